@@ -1,0 +1,44 @@
+# The two commands a new user needs: `make run` and `make test`.
+# Each creates .venv when missing and installs only when pyproject.toml or
+# constraints.txt changed, so they are fast once set up.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+
+# Nothing phones home.
+export MLFLOW_DISABLE_TELEMETRY := true
+export DVC_NO_ANALYTICS := 1
+export DO_NOT_TRACK := 1
+export PATH := $(BIN):$(PATH)
+
+.PHONY: run test ui install dev
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+dev: $(VENV)/.installed-dev
+
+## run: install, reproduce the pipeline on the configured data, print the headline numbers
+run: install
+	dvc repro
+	churn summary
+
+## test: install with the dev extras and run the whole test suite
+test: dev
+	pytest
+
+## ui: the MLflow UI over mlflow.db, on 127.0.0.1 only
+ui: install
+	MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false mlflow ui \
+		--backend-store-uri sqlite:///$(CURDIR)/mlflow.db \
+		--host 127.0.0.1 --port 5000 --workers 1

@@ -1,0 +1,78 @@
+"""The `churn` command: parse arguments, call a stage, print what it did. Nothing else."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+import traceback
+from pathlib import Path
+
+from churn.errors import ChurnError
+
+STAGES = ("generate", "ingest", "features", "train", "evaluate", "score")
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date like 2024-06-30, got {text!r}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="churn", description="Churn prediction pipeline stages.")
+    parser.add_argument("--debug", action="store_true", help="show the full traceback on errors")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("generate", help="write the built-in synthetic world to data/raw/synthetic/")
+    sub.add_parser("ingest", help="validate and type the raw tables into data/interim/")
+    sub.add_parser("features", help="point-in-time snapshots at the training and test cutoffs")
+    sub.add_parser("train", help="train LightGBM, save models/model.txt, log an MLflow run")
+    sub.add_parser("evaluate", help="out-of-time metrics and plots; champion decision")
+    score = sub.add_parser("score", help="churn risk and a retention action per active customer")
+    score.add_argument("--as-of", type=_date, help="last day of history to score with (default: newest in data)")
+    score.add_argument("--output", type=Path, help="write scores here (.csv or .parquet) instead of data/scores/")
+    sub.add_parser("summary", help="print the headline metrics and where the outputs are")
+    return parser
+
+
+def _run(args: argparse.Namespace) -> dict:
+    # Imported here so `churn --help` stays fast and a stage loads only what it needs.
+    from churn.config import load_params, project_root
+
+    root = project_root()
+    params = load_params(root / "params.yaml")
+    if args.command == "summary":
+        from churn.summary import summarise
+
+        print(summarise(root))
+        return {}
+    import importlib
+
+    stage = importlib.import_module(f"churn.stages.{args.command}")
+    if args.command == "score":
+        output = args.output.resolve() if args.output else None
+        return stage.run(root, params, as_of=args.as_of, output=output)
+    return stage.run(root, params)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        result = _run(args)
+    except ChurnError as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(f"churn {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"churn {args.command}: interrupted; previous outputs are left as they were", file=sys.stderr)
+        return 130
+    if result:
+        print(json.dumps(result, indent=2, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,174 @@
+"""Typed settings, loaded once from params.yaml.
+
+Unknown keys, wrong types and impossible values are refused with a message that names
+the key, so a typo in params.yaml never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from churn.errors import ChurnError
+
+PARAMS_FILE = "params.yaml"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ColumnMap(_Strict):
+    """Pipeline field -> column name in the user's file (optional fields may be null)."""
+
+    customer_id: str = "customer_id"
+    timestamp: str = "timestamp"
+    amount: str = "amount"
+    order_id: str | None = None
+    category: str | None = None
+    channel: str | None = None
+    status: str | None = None
+
+
+class DataSettings(_Strict):
+    source: Literal["synthetic", "file"] = "synthetic"
+    transactions: str
+    events: str | None = None
+    customers: str | None = None
+    columns: ColumnMap = ColumnMap()
+    timestamp_format: str | None = None
+    timezone: str = "UTC"
+    exclude_status: list[str] = []
+    on_bad_rows: Literal["fail", "quarantine"] = "fail"
+
+
+class GenerateSettings(_Strict):
+    seed: int = 42
+    n_customers: int = Field(20000, gt=0)
+    start_date: dt.date = dt.date(2023, 1, 1)
+    days: int = Field(730, gt=0)
+
+
+class ChurnSettings(_Strict):
+    horizon_days: int = Field(90, gt=0)
+    active_days: int = Field(365, gt=0)
+
+
+class FeatureSettings(_Strict):
+    n_train_cutoffs: int = Field(4, ge=2)
+    cutoff_spacing_days: int = Field(30, gt=0)
+
+
+class TrainSettings(_Strict):
+    seed: int = 42
+    num_leaves: int = Field(31, ge=2)
+    learning_rate: float = Field(0.05, gt=0, le=1)
+    n_estimators: int = Field(400, gt=0)
+    min_child_samples: int = Field(50, gt=0)
+    early_stopping_rounds: int = Field(30, gt=0)
+
+
+class RiskTiers(_Strict):
+    high: float = Field(0.6, gt=0, lt=1)
+    medium: float = Field(0.3, gt=0, lt=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> RiskTiers:
+        if self.medium >= self.high:
+            raise ValueError("score.risk_tiers.medium must be below score.risk_tiers.high")
+        return self
+
+
+class ScoreSettings(_Strict):
+    risk_tiers: RiskTiers = RiskTiers()
+
+
+Op = Literal["==", "!=", "<", "<=", ">", ">=", "in"]
+
+
+class Condition(_Strict):
+    field: str
+    op: Op
+    value: Any
+
+
+class Action(_Strict):
+    name: str
+    description: str
+    channel: str
+    when: list[Condition] = []
+
+
+class ActionSettings(_Strict):
+    playbook: list[Action] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _fallback_last(self) -> ActionSettings:
+        names = [a.name for a in self.playbook]
+        if len(set(names)) != len(names):
+            raise ValueError("actions.playbook has duplicate action names")
+        if self.playbook[-1].when:
+            raise ValueError(
+                "actions.playbook: the last action must have no conditions (the fallback), "
+                "so every customer gets a recommendation"
+            )
+        return self
+
+
+class MlflowSettings(_Strict):
+    experiment: str = "churn"
+    registered_model: str = "churn-model"
+
+
+class Params(_Strict):
+    data: DataSettings
+    generate: GenerateSettings = GenerateSettings()
+    churn: ChurnSettings = ChurnSettings()
+    features: FeatureSettings = FeatureSettings()
+    train: TrainSettings = TrainSettings()
+    score: ScoreSettings = ScoreSettings()
+    actions: ActionSettings
+    mlflow: MlflowSettings = MlflowSettings()
+
+
+def project_root(start: Path | None = None) -> Path:
+    """The directory holding params.yaml: $DVC_ROOT when DVC runs us, else the nearest parent."""
+    env = os.environ.get("DVC_ROOT")
+    if env and (Path(env) / PARAMS_FILE).is_file():
+        return Path(env).resolve()
+    here = (start or Path.cwd()).resolve()
+    for candidate in (here, *here.parents):
+        if (candidate / PARAMS_FILE).is_file():
+            return candidate
+    raise ChurnError(f"no {PARAMS_FILE} found in {here} or any parent directory")
+
+
+def parse_params(raw: Any, source: str = PARAMS_FILE) -> Params:
+    """Validate a params mapping; errors name each offending key."""
+    if not isinstance(raw, dict):
+        raise ChurnError(f"{source}: expected a mapping of settings at the top level")
+    try:
+        return Params.model_validate(raw)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+            lines.append(f"  {key}: {err['msg']}")
+        raise ChurnError(f"{source}: invalid settings\n" + "\n".join(lines)) from None
+
+
+def load_params(path: Path | None = None) -> Params:
+    """Read and validate params.yaml (safe YAML: no tags, no code)."""
+    path = path or project_root() / PARAMS_FILE
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ChurnError(f"{path}: file not found") from None
+    except yaml.YAMLError as exc:
+        raise ChurnError(f"{path}: not valid YAML: {exc}") from None
+    return parse_params(raw, str(path))

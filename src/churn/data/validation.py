@@ -1,0 +1,184 @@
+"""Validate and type raw tables: every row is kept, filtered by a user rule, or rejected.
+
+Pure: frames in, frames out. Row numbers in messages count the header as row 1, as a
+spreadsheet shows them, so "row 7" is the seventh line of the CSV file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from churn.config import DataSettings
+from churn.errors import InputError
+
+TRANSACTION_FIELDS = ("customer_id", "timestamp", "amount")
+OPTIONAL_TRANSACTION_FIELDS = ("order_id", "category", "channel", "status")
+EVENT_FIELDS = ("customer_id", "timestamp", "event_type")
+CUSTOMER_FIELDS = ("customer_id",)
+
+
+@dataclass
+class Validated:
+    """A typed table, the rows rejected (with `row` and `reason`), and the row counts."""
+
+    table: pd.DataFrame
+    rejected: pd.DataFrame
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def _missing_columns_error(source: str, raw: pd.DataFrame, missing: list[str]) -> InputError:
+    found = ", ".join(map(str, raw.columns))
+    hint = ""
+    if len(raw.columns) == 1 and any(sep in str(raw.columns[0]) for sep in (";", "\t", "|")):
+        hint = " The header looks like one column: is the file delimited by something other than a comma?"
+    return InputError(
+        source,
+        f"missing required column(s) {', '.join(repr(m) for m in missing)}; found: {found}.{hint}",
+        row=1,
+        column=missing[0],
+    )
+
+
+def _parse_timestamps(values: pd.Series, fmt: str | None, timezone: str) -> pd.Series:
+    """Parse to naive UTC; unparseable values become NaT."""
+    text = values.astype("string").str.strip()
+    if fmt:
+        parsed = pd.to_datetime(text, format=fmt, errors="coerce", utc=False)
+    else:
+        parsed = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=False)
+    if parsed.dt.tz is None:
+        parsed = parsed.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="shift_forward")
+    return parsed.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[ns]")
+
+
+def _reject(reasons: pd.Series, mask: pd.Series, reason: str) -> None:
+    """Record the first reason for each newly bad row."""
+    new = mask & reasons.isna()
+    reasons[new] = reason
+
+
+def validate_transactions(raw: pd.DataFrame, settings: DataSettings, source: str) -> Validated:
+    """Map, type and check a raw transaction table.
+
+    Output columns: customer_id (text), timestamp (naive UTC), amount (float; negative =
+    refund), plus any of order_id, category, channel, status that are mapped and present.
+    """
+    mapping = settings.columns.model_dump()
+    missing = [mapping[f] for f in TRANSACTION_FIELDS if mapping[f] not in raw.columns]
+    if missing:
+        raise _missing_columns_error(source, raw, missing)
+    present = {
+        f: mapping[f]
+        for f in TRANSACTION_FIELDS + OPTIONAL_TRANSACTION_FIELDS
+        if mapping.get(f) and mapping[f] in raw.columns
+    }
+    df = raw[list(present.values())].rename(columns={v: k for k, v in present.items()})
+    df.index = pd.RangeIndex(2, len(df) + 2, name="row")
+    reasons = pd.Series(pd.NA, index=df.index, dtype="object")
+
+    cid = df["customer_id"].astype("string").str.strip()
+    _reject(reasons, cid.isna() | (cid == ""), "customer_id: missing")
+    ts = _parse_timestamps(df["timestamp"], settings.timestamp_format, settings.timezone)
+    expected = settings.timestamp_format or "an ISO 8601 date or datetime"
+    _reject(reasons, ts.isna(), f"timestamp: not a date in the expected format ({expected})")
+    amount = pd.to_numeric(df["amount"].astype("string").str.strip(), errors="coerce").astype("float64")
+    _reject(reasons, amount.isna(), "amount: not a number")
+    _reject(reasons, ~np.isfinite(amount.fillna(0.0)), "amount: not a finite number")
+
+    table = pd.DataFrame(
+        {"customer_id": cid, "timestamp": ts, "amount": amount}, index=df.index
+    )
+    for f in OPTIONAL_TRANSACTION_FIELDS:
+        if f in df.columns:
+            table[f] = df[f].astype("string").str.strip()
+    return _finish(table, df, reasons, settings, source)
+
+
+def _finish(table, raw_mapped, reasons, settings: DataSettings, source: str) -> Validated:
+    """Apply the bad-row policy, the status filter and duplicate removal; count everything."""
+    bad = reasons.notna()
+    if bad.any() and settings.on_bad_rows == "fail":
+        row = int(bad.idxmax())
+        reason = str(reasons[row])
+        column = reason.split(":", 1)[0]
+        value = raw_mapped.loc[row, column] if column in raw_mapped.columns else None
+        raise InputError(
+            source,
+            f"{reason.split(': ', 1)[-1]}, got {value!r} ({int(bad.sum())} bad row(s) in all; "
+            "set data.on_bad_rows: quarantine to set them aside instead)",
+            row=row,
+            column=settings.columns.model_dump().get(column, column) or column,
+        )
+    rejected = raw_mapped[bad].astype("string").assign(reason=reasons[bad].astype("string"))
+    rejected = rejected.reset_index()
+    good = table[~bad]
+    filtered = pd.Series(False, index=good.index)
+    if "status" in good.columns and settings.exclude_status:
+        filtered = good["status"].isin(settings.exclude_status).fillna(False)
+    kept = good[~filtered]
+    dup = kept.duplicated(keep="first")
+    kept = kept[~dup]
+    kept = kept.sort_values(list(kept.columns), kind="stable").reset_index(drop=True)
+    counts = {
+        "rows_read": int(len(table)),
+        "rows_kept": int(len(kept)),
+        "rows_filtered_status": int(filtered.sum()),
+        "rows_duplicate_dropped": int(dup.sum()),
+        "rows_rejected": int(bad.sum()),
+    }
+    assert sum(v for k, v in counts.items() if k != "rows_read") == counts["rows_read"]
+    return Validated(kept, rejected, counts)
+
+
+def validate_events(raw: pd.DataFrame, settings: DataSettings, source: str) -> Validated:
+    """Type an engagement-events table: customer_id (text), timestamp (naive UTC), event_type."""
+    missing = [c for c in EVENT_FIELDS if c not in raw.columns]
+    if missing:
+        raise _missing_columns_error(source, raw, missing)
+    df = raw[list(EVENT_FIELDS)].copy()
+    df.index = pd.RangeIndex(2, len(df) + 2, name="row")
+    reasons = pd.Series(pd.NA, index=df.index, dtype="object")
+    cid = df["customer_id"].astype("string").str.strip()
+    _reject(reasons, cid.isna() | (cid == ""), "customer_id: missing")
+    ts = _parse_timestamps(df["timestamp"], settings.timestamp_format, settings.timezone)
+    _reject(reasons, ts.isna(), "timestamp: not a date in the expected format")
+    etype = df["event_type"].astype("string").str.strip().str.lower()
+    _reject(reasons, etype.isna() | (etype == ""), "event_type: missing")
+    table = pd.DataFrame({"customer_id": cid, "timestamp": ts, "event_type": etype}, index=df.index)
+    no_status = settings.model_copy(update={"exclude_status": []})
+    return _finish(table, df, reasons, no_status, source)
+
+
+def validate_customers(raw: pd.DataFrame, settings: DataSettings, source: str) -> Validated:
+    """Type a customers table: customer_id (text, unique) plus static attributes.
+
+    Recognised attributes: signup_date (date), loyalty_member (true/false/1/0/yes/no),
+    tier and region (text). Other columns are ignored.
+    """
+    if "customer_id" not in raw.columns:
+        raise _missing_columns_error(source, raw, ["customer_id"])
+    df = raw.copy()
+    df.index = pd.RangeIndex(2, len(df) + 2, name="row")
+    reasons = pd.Series(pd.NA, index=df.index, dtype="object")
+    cid = df["customer_id"].astype("string").str.strip()
+    _reject(reasons, cid.isna() | (cid == ""), "customer_id: missing")
+    table = pd.DataFrame({"customer_id": cid}, index=df.index)
+    if "signup_date" in df.columns:
+        signup = _parse_timestamps(df["signup_date"], None, settings.timezone)
+        _reject(reasons, signup.isna() & df["signup_date"].notna(), "signup_date: not a date")
+        table["signup_date"] = signup
+    if "loyalty_member" in df.columns:
+        truthy = {"true": True, "1": True, "yes": True, "y": True, "false": False, "0": False, "no": False, "n": False}
+        flag = df["loyalty_member"].astype("string").str.strip().str.lower().map(truthy)
+        _reject(reasons, flag.isna() & df["loyalty_member"].notna(), "loyalty_member: expected true or false")
+        table["loyalty_member"] = flag.astype("boolean")
+    for col in ("tier", "region"):
+        if col in df.columns:
+            table[col] = df[col].astype("string").str.strip()
+    dup_id = cid.duplicated(keep="first") & cid.notna()
+    _reject(reasons, dup_id, "customer_id: duplicate customer (first occurrence kept)")
+    no_status = settings.model_copy(update={"exclude_status": []})
+    return _finish(table, df, reasons, no_status, source)

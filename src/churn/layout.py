@@ -1,0 +1,21 @@
+"""Where each stage writes, relative to the project root: one name for each output."""
+
+from pathlib import Path
+
+RAW_SYNTHETIC = Path("data/raw/synthetic")
+TRUTH = Path("data/truth/ground_truth.csv")
+INTERIM = Path("data/interim")
+INTERIM_TRANSACTIONS = INTERIM / "transactions.parquet"
+INTERIM_EVENTS = INTERIM / "events.parquet"
+INTERIM_CUSTOMERS = INTERIM / "customers.parquet"
+QUARANTINE = INTERIM / "quarantine.csv"
+INGEST_REPORT = Path("reports/ingest.json")
+SNAPSHOTS = Path("data/processed/snapshots.parquet")
+CUTOFFS = Path("data/processed/cutoffs.json")
+MODEL = Path("models/model.txt")
+MODEL_META = Path("models/model.json")
+METRICS = Path("reports/metrics.json")
+PLOTS = Path("reports/plots")
+FIGURES = Path("reports/figures")
+SCORES_CSV = Path("data/scores/churn_scores.csv")
+SCORES_PARQUET = Path("data/scores/churn_scores.parquet")

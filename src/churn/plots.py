@@ -1,0 +1,34 @@
+"""Figures built from curve tables (pure: frames in, matplotlib figures out)."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")  # headless: figures are only ever written to files
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+
+def line_figure(
+    curves: dict[str, pd.DataFrame], x: str, y: str, title: str, diagonal: bool = False
+) -> Figure:
+    """One line per named curve, e.g. the model and its baselines on one ROC plot."""
+    fig, ax = plt.subplots(figsize=(5, 4), dpi=100)
+    for name, frame in curves.items():
+        ax.plot(frame[x], frame[y], label=name)
+    if diagonal:
+        ax.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=1)
+    ax.set_xlabel(x)
+    ax.set_ylabel(y)
+    ax.set_title(title)
+    ax.legend(loc="best")
+    fig.tight_layout()
+    return fig
+
+
+def save_png(fig: Figure, path) -> None:
+    # No metadata: a timestamp or version string would change the bytes on every run.
+    fig.savefig(path, format="png", metadata={"Software": None})
+    plt.close(fig)

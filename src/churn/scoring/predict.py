@@ -1,0 +1,38 @@
+"""Churn probabilities and risk tiers for a feature snapshot."""
+
+from __future__ import annotations
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+from churn.config import RiskTiers
+from churn.errors import ChurnError
+
+
+def check_features(model_features: list[str], available: list[str]) -> None:
+    """Refuse to score when the model expects features the snapshot does not have, or vice versa."""
+    missing = sorted(set(model_features) - set(available))
+    extra = sorted(set(available) - set(model_features))
+    if missing or extra:
+        parts = []
+        if missing:
+            parts.append(f"missing at scoring time: {', '.join(missing)}")
+        if extra:
+            parts.append(f"not known to the model: {', '.join(extra)}")
+        raise ChurnError(
+            "the model's feature list does not match the features built for scoring ("
+            + "; ".join(parts)
+            + "). Retrain the model (dvc repro train) or score with the settings it was trained with."
+        )
+
+
+def predict_proba(booster: lgb.Booster, snapshot: pd.DataFrame, features: list[str]) -> np.ndarray:
+    """Probability of churning within the horizon, one per row of `snapshot`."""
+    return booster.predict(snapshot[features], num_threads=1)
+
+
+def risk_tier(probability: pd.Series, tiers: RiskTiers) -> pd.Series:
+    """high / medium / low by the thresholds in params (score.risk_tiers)."""
+    out = np.where(probability >= tiers.high, "high", np.where(probability >= tiers.medium, "medium", "low"))
+    return pd.Series(out, index=probability.index, dtype="string")

@@ -1,0 +1,91 @@
+import pandas as pd
+import pytest
+
+from churn.data.validation import validate_customers, validate_events, validate_transactions
+from churn.errors import InputError
+
+
+def raw(rows, columns=("customer_id", "timestamp", "amount", "status")):
+    return pd.DataFrame(rows, columns=list(columns)).astype("string")
+
+
+def test_types_and_leading_zeros(params):
+    out = validate_transactions(
+        raw([("00017", "2024-01-02", "10.5", "Completed"), ("017", "2024-01-03T10:00:00", "-3", "Completed")]),
+        params.data,
+        "tx.csv",
+    )
+    t = out.table
+    assert t["customer_id"].tolist() == ["00017", "017"]
+    assert t["timestamp"].tolist() == [pd.Timestamp("2024-01-02"), pd.Timestamp("2024-01-03 10:00")]
+    assert t["amount"].tolist() == [10.5, -3.0]  # refunds stay negative
+    assert out.counts["rows_kept"] == 2
+
+
+def test_every_row_is_accounted_for(params):
+    settings = params.data.model_copy(update={"on_bad_rows": "quarantine"})
+    rows = [
+        ("1", "2024-01-01", "5", "Completed"),
+        ("1", "2024-01-01", "5", "Completed"),  # exact duplicate
+        ("2", "2024-01-02", "7", "Cancelled"),  # filtered by the user's status rule
+        ("3", "not a date", "7", "Completed"),  # rejected
+        ("4", "2024-01-02", "abc", "Completed"),  # rejected
+        ("", "2024-01-02", "1", "Completed"),  # rejected
+    ]
+    out = validate_transactions(raw(rows), settings, "tx.csv")
+    assert out.counts == {
+        "rows_read": 6,
+        "rows_kept": 1,
+        "rows_filtered_status": 1,
+        "rows_duplicate_dropped": 1,
+        "rows_rejected": 3,
+    }
+    assert out.rejected["row"].tolist() == [5, 6, 7]  # header is row 1
+    assert out.rejected["reason"].str.split(":").str[0].tolist() == ["timestamp", "amount", "customer_id"]
+
+
+def test_bad_row_fails_with_file_row_and_column(params):
+    rows = [("1", "2024-01-01", "5", "Completed"), ("2", "31/12/2024", "5", "Completed")]
+    with pytest.raises(InputError) as err:
+        validate_transactions(raw(rows), params.data, "data/raw/tx.csv")
+    msg = str(err.value)
+    assert "data/raw/tx.csv, row 3, column 'timestamp'" in msg
+    assert "'31/12/2024'" in msg
+
+
+def test_custom_format_and_timezone(params):
+    settings = params.data.model_copy(update={"timestamp_format": "%d/%m/%Y %H:%M", "timezone": "Europe/Berlin"})
+    out = validate_transactions(raw([("1", "31/12/2024 10:00", "5", "Completed")]), settings, "tx.csv")
+    assert out.table["timestamp"].iloc[0] == pd.Timestamp("2024-12-31 09:00")  # normalised to UTC
+
+
+def test_column_mapping(params):
+    cols = params.data.columns.model_copy(update={"customer_id": "Customer ID", "timestamp": "InvoiceDate", "amount": "Total"})
+    settings = params.data.model_copy(update={"columns": cols})
+    frame = raw([("12346", "2011-01-18", "77183.6")], columns=("Customer ID", "InvoiceDate", "Total"))
+    out = validate_transactions(frame, settings, "retail.csv")
+    assert list(out.table.columns) == ["customer_id", "timestamp", "amount"]
+
+
+def test_missing_column_hints_at_delimiter(params):
+    frame = pd.DataFrame({"customer_id;timestamp;amount": ["1;2024-01-01;5"]})
+    with pytest.raises(InputError, match="delimited by something other than a comma"):
+        validate_transactions(frame, params.data, "semi.csv")
+
+
+def test_events_and_customers(params):
+    ev = validate_events(
+        pd.DataFrame({"customer_id": ["01"], "timestamp": ["2024-01-01"], "event_type": [" Login "]}).astype("string"),
+        params.data,
+        "events.csv",
+    )
+    assert ev.table["event_type"].tolist() == ["login"]
+    settings = params.data.model_copy(update={"on_bad_rows": "quarantine"})
+    cu = validate_customers(
+        pd.DataFrame({"customer_id": ["01", "01", "02"], "loyalty_member": ["yes", "no", "0"]}).astype("string"),
+        settings,
+        "customers.csv",
+    )
+    assert cu.table["customer_id"].tolist() == ["01", "02"]
+    assert cu.table["loyalty_member"].tolist() == [True, False]
+    assert cu.counts["rows_rejected"] == 1

@@ -1,0 +1,46 @@
+import pytest
+
+from churn.config import load_params, parse_params
+from churn.errors import ChurnError
+
+
+def test_shipped_params_load(params):
+    assert params.churn.horizon_days == 90
+    assert params.actions.playbook[-1].when == []
+
+
+def test_unknown_key_is_named(raw_params):
+    raw_params["churn"]["horizon_dayz"] = 30
+    with pytest.raises(ChurnError, match=r"churn\.horizon_dayz"):
+        parse_params(raw_params)
+
+
+def test_impossible_value_is_named(raw_params):
+    raw_params["churn"]["horizon_days"] = -5
+    with pytest.raises(ChurnError, match=r"churn\.horizon_days.*greater than 0"):
+        parse_params(raw_params)
+
+
+def test_wrong_type_is_named(raw_params):
+    raw_params["train"]["num_leaves"] = "many"
+    with pytest.raises(ChurnError, match=r"train\.num_leaves"):
+        parse_params(raw_params)
+
+
+def test_risk_tiers_must_be_ordered(raw_params):
+    raw_params["score"]["risk_tiers"] = {"high": 0.3, "medium": 0.5}
+    with pytest.raises(ChurnError, match="risk_tiers"):
+        parse_params(raw_params)
+
+
+def test_playbook_needs_fallback_last(raw_params):
+    raw_params["actions"]["playbook"] = raw_params["actions"]["playbook"][:-1]
+    with pytest.raises(ChurnError, match="fallback"):
+        parse_params(raw_params)
+
+
+def test_yaml_is_loaded_safely(tmp_path):
+    bad = tmp_path / "params.yaml"
+    bad.write_text("data: !!python/object/apply:os.system ['echo hacked']\n")
+    with pytest.raises(ChurnError, match="not valid YAML"):
+        load_params(bad)

@@ -1,0 +1,128 @@
+"""The whole `dvc repro` on a small synthetic world, in a temporary copy of the project."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from sklearn.metrics import roc_auc_score
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+pytestmark = pytest.mark.e2e
+
+
+def sh(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    env = {
+        **os.environ,
+        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+        "MLFLOW_DISABLE_TELEMETRY": "true",
+        "DVC_NO_ANALYTICS": "1",
+    }
+    env.pop("DVC_ROOT", None)
+    proc = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, f"{' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}"
+    return proc
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    """A fresh copy with a 2,000-customer world, after one `dvc repro`."""
+    root = tmp_path_factory.mktemp("project")
+    shutil.copytree(ROOT / "src", root / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    shutil.copy(ROOT / "dvc.yaml", root / "dvc.yaml")
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["generate"]["n_customers"] = 2000
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    sh(["git", "init", "-q"], root)
+    sh(["dvc", "init", "-q"], root)
+    sh(["dvc", "config", "core.analytics", "false"], root)
+    sh(["dvc", "repro"], root)
+    return root
+
+
+def test_scores_written_for_active_customers(project):
+    scores = pd.read_csv(project / "data/scores/churn_scores.csv", dtype={"customer_id": str})
+    for col in ("customer_id", "as_of", "churn_probability", "risk_tier", "recommended_action"):
+        assert col in scores.columns
+    assert scores["customer_id"].is_unique
+    assert scores["customer_id"].str.len().eq(6).all()  # leading zeros survived
+    assert scores["churn_probability"].between(0, 1).all()
+    assert set(scores["risk_tier"]) <= {"low", "medium", "high"}
+    assert scores["recommended_action"].notna().all()
+    assert scores["as_of"].nunique() == 1
+    parquet = pd.read_parquet(project / "data/scores/churn_scores.parquet")
+    assert len(parquet) == len(scores)
+
+
+def test_model_beats_chance_and_finds_true_churners(project):
+    metrics = json.loads((project / "reports/metrics.json").read_text())
+    assert metrics["model"]["roc_auc"] > 0.7
+    # Against the generator's ground truth, which the pipeline never reads.
+    scores = pd.read_csv(project / "data/scores/churn_scores.csv", dtype={"customer_id": str})
+    truth = pd.read_csv(project / "data/truth/ground_truth.csv", dtype={"customer_id": str}, parse_dates=["stop_date"])
+    merged = scores.merge(truth, on="customer_id")
+    horizon_end = pd.Timestamp(scores["as_of"].iloc[0]) + pd.Timedelta(days=91)
+    truly_gone = merged["stop_date"] < horizon_end
+    assert roc_auc_score(truly_gone, merged["churn_probability"]) > 0.7
+
+
+def test_ingest_accounts_for_every_row(project):
+    report = json.loads((project / "reports/ingest.json").read_text())["transactions"]
+    parts = ("rows_kept", "rows_filtered_status", "rows_duplicate_dropped", "rows_rejected")
+    assert sum(report[p] for p in parts) == report["rows_read"]
+    raw_rows = sum(1 for _ in open(project / "data/raw/synthetic/transactions.csv")) - 1
+    assert report["rows_read"] == raw_rows
+
+
+def test_mlflow_holds_run_metrics_and_champion(project):
+    os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
+    import mlflow
+    from mlflow.tracking import MlflowClient
+
+    uri = f"sqlite:///{project / 'mlflow.db'}"
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    exp = client.get_experiment_by_name("churn")
+    runs = client.search_runs([exp.experiment_id])
+    assert len(runs) == 1
+    run = runs[0]
+    assert run.data.metrics["test_roc_auc"] > 0.7
+    assert run.data.params["train.num_leaves"] == "31"
+    champion = client.get_model_version_by_alias("churn-model", "champion")
+    assert champion.run_id == run.info.run_id
+    assert "promoted" in run.data.tags["champion_decision"]
+    # The registered champion loads as a pyfunc and returns churn probabilities.
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    model = mlflow.pyfunc.load_model("models:/churn-model@champion")
+    snaps = pd.read_parquet(project / "data/processed/snapshots.parquet")
+    features = json.loads((project / "models/model.json").read_text())["features"]
+    proba = model.predict(snaps[features].head(20))
+    assert ((proba >= 0) & (proba <= 1)).all() and len(set(proba.round(6))) > 1
+
+
+def test_second_repro_has_nothing_to_do(project):
+    lock_before = (project / "dvc.lock").read_text()
+    out = sh(["dvc", "repro"], project).stdout
+    assert "Data and pipelines are up to date" in out
+    assert (project / "dvc.lock").read_text() == lock_before
+
+
+def test_changing_one_param_reruns_only_its_readers(project):
+    params_path = project / "params.yaml"
+    original = params_path.read_text()
+    params = yaml.safe_load(original)
+    params["score"]["risk_tiers"]["high"] = 0.7
+    try:
+        params_path.write_text(yaml.safe_dump(params, sort_keys=False))
+        status = json.loads(sh(["dvc", "status", "--json"], project).stdout)
+        assert set(status) == {"score"}
+    finally:
+        params_path.write_text(original)
