@@ -34,6 +34,8 @@ def assemble_scores(snapshot: pd.DataFrame, probability: np.ndarray, params: Par
     frame["churn_probability"] = np.round(probability, 6)
     frame["risk_tier"] = risk_tier(frame["churn_probability"], params.score.risk_tiers)
     frame = frame.join(recommend(frame, params.actions.playbook))
+    frame["recency_days"] = frame["recency_days"].round(2)
+    frame["monetary_total"] = frame["monetary_total"].round(2)
     out = frame[SCORE_COLUMNS].sort_values(
         ["churn_probability", "customer_id"], ascending=[False, True], kind="stable"
     )
