@@ -1,0 +1,46 @@
+import pandas as pd
+
+from churn.features.segments import SEGMENTS, quintile, rfm_scores, segment_name
+
+
+def test_quintiles_of_five_customers():
+    snap = pd.DataFrame(
+        {
+            "cutoff": pd.Timestamp("2024-01-01"),
+            "recency_days": [1.0, 10.0, 100.0, 50.0, 5.0],
+            "frequency": [9.0, 1.0, 2.0, 3.0, 4.0],
+            "monetary_total": [500.0, 10.0, 20.0, 40.0, 30.0],
+        }
+    )
+    s = rfm_scores(snap)
+    assert s["r_score"].tolist() == [5, 3, 1, 2, 4]  # most recent scores 5
+    assert s["f_score"].tolist() == [5, 1, 2, 3, 4]
+    assert s["m_score"].tolist() == [5, 1, 2, 4, 3]
+    assert s["rfm_score"].tolist() == [15, 5, 5, 9, 11]
+    assert s["rfm_segment"].tolist() == ["Champions", "About To Sleep", "Hibernating", "At Risk", "Loyal"]
+
+
+def test_quintiles_are_taken_within_each_cutoff():
+    snap = pd.DataFrame(
+        {
+            "cutoff": pd.to_datetime(["2024-01-01"] * 2 + ["2024-02-01"] * 2),
+            "recency_days": [1.0, 2.0, 100.0, 200.0],
+            "frequency": [1.0, 2.0, 1.0, 2.0],
+            "monetary_total": [1.0, 2.0, 1.0, 2.0],
+        }
+    )
+    assert rfm_scores(snap)["r_score"].tolist() == [5, 3, 5, 3]  # the best always scores 5
+
+
+def test_every_score_pair_has_a_segment():
+    r = pd.Series([r for r in range(1, 6) for _ in range(5)])
+    f = pd.Series([f for _ in range(5) for f in range(1, 6)])
+    names = segment_name(r, f)
+    assert names.notna().all()
+    assert set(names) == set(SEGMENTS)
+    assert names[(r == 1) & (f == 1)].item() == "Lost"
+    assert names[(r == 1) & (f == 5)].item() == "Cannot Lose Them"
+
+
+def test_quintile_handles_one_row():
+    assert quintile(pd.Series([3.0])).tolist() == [5]
