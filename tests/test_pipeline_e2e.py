@@ -126,3 +126,18 @@ def test_changing_one_param_reruns_only_its_readers(project):
         assert set(status) == {"score"}
     finally:
         params_path.write_text(original)
+
+
+def test_forced_rerun_is_byte_identical(project):
+    """Kept last: it adds a second MLflow run."""
+    outputs = [
+        "data/scores/churn_scores.csv",
+        "data/scores/churn_scores.parquet",
+        "reports/metrics.json",
+        "models/model.txt",
+        "data/processed/snapshots.parquet",
+        "dvc.lock",
+    ]
+    before = {p: (project / p).read_bytes() for p in outputs}
+    sh(["dvc", "repro", "--force"], project)
+    assert {p: (project / p).read_bytes() for p in outputs} == before

@@ -45,6 +45,9 @@ class DataSettings(_Strict):
     timezone: str = "UTC"
     exclude_status: list[str] = []
     on_bad_rows: Literal["fail", "quarantine"] = "fail"
+    delimiter: str = Field(",", min_length=1, max_length=1)
+    encoding: str = "utf-8"
+    max_abs_amount: float = Field(1e9, gt=0)
 
 
 class GenerateSettings(_Strict):

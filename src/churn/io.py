@@ -23,11 +23,24 @@ _UMASK = os.umask(0)
 os.umask(_UMASK)
 
 
+def _remove_leftovers(path: Path) -> None:
+    """Temporary siblings left by a run that was killed (no `finally` runs after SIGKILL)."""
+    old = path.parent / f".{path.name}.old.tmp"
+    if old.exists() and not path.exists():  # killed between the two renames of atomic_dir
+        os.replace(old, path)
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):
+        if stale.is_dir():
+            shutil.rmtree(stale, ignore_errors=True)
+        else:
+            stale.unlink(missing_ok=True)
+
+
 @contextlib.contextmanager
 def atomic_path(path: Path | str) -> Iterator[Path]:
     """Yield a temporary path beside `path`; rename it onto `path` only on success."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_leftovers(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     tmp_path = Path(tmp)
@@ -44,9 +57,10 @@ def atomic_dir(path: Path | str) -> Iterator[Path]:
     """Yield a fresh temporary directory; swap it in for `path` only on success."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    _remove_leftovers(path)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     os.chmod(tmp, 0o777 & ~_UMASK)
-    old = path.parent / f".{path.name}.old"
+    old = path.parent / f".{path.name}.old.tmp"
     try:
         yield tmp
         shutil.rmtree(old, ignore_errors=True)
@@ -81,36 +95,85 @@ def write_text(text: str, path: Path | str) -> None:
         tmp.write_text(text, encoding="utf-8")
 
 
-def read_table(path: Path | str, text_columns: tuple[str, ...] = ()) -> pd.DataFrame:
-    """Read CSV or Parquet; `text_columns` are read as text so "00017" stays "00017"."""
+def read_table(
+    path: Path | str,
+    text_columns: tuple[str, ...] = (),
+    *,
+    delimiter: str = ",",
+    encoding: str = "utf-8",
+    source: str | None = None,
+) -> pd.DataFrame:
+    """Read CSV or Parquet; `text_columns` are read as text so "00017" stays "00017".
+
+    `source` is the name used in error messages (the path as the user wrote it).
+    """
     path = Path(path)
+    name = source or str(path)
     if not path.is_file():
-        raise InputError(str(path), "file not found")
+        raise InputError(name, "file not found")
     if path.suffix == ".parquet":
         try:
             df = pd.read_parquet(path)
         except Exception as exc:  # pyarrow raises several types for damaged files
-            raise InputError(str(path), f"not a readable Parquet file ({exc})") from None
+            raise InputError(name, f"not a readable Parquet file ({exc})") from None
         for col in text_columns:
             if col in df.columns:
-                df[col] = df[col].astype("string")
+                df[col] = _as_text(df[col])
         return df
-    if path.suffix in {".csv", ".txt"}:
+    if path.suffix in {".csv", ".txt", ".tsv"}:
         if path.stat().st_size == 0:
-            raise InputError(str(path), "the file is empty (expected a header row and data)")
+            raise InputError(name, "the file is empty (expected a header row and data)")
         try:
             return pd.read_csv(
                 path,
+                sep=delimiter,
                 dtype={c: "string" for c in text_columns},
                 keep_default_na=False,
                 na_values=[""],
-                encoding="utf-8",
+                encoding=encoding,
+                skip_blank_lines=True,
             )
-        except UnicodeDecodeError as exc:
-            raise InputError(str(path), f"not UTF-8 text (byte offset {exc.start})") from None
+        except UnicodeDecodeError:
+            row, column = _find_undecodable(path, encoding, delimiter)
+            raise InputError(
+                name,
+                f"bytes that are not valid {encoding} text; set data.encoding (e.g. latin-1 or cp1252) "
+                "to the file's encoding",
+                row=row,
+                column=column,
+            ) from None
+        except pd.errors.EmptyDataError:
+            raise InputError(name, "the file is empty (expected a header row and data)") from None
         except pd.errors.ParserError as exc:
-            raise InputError(str(path), f"not a well-formed CSV file ({exc})") from None
-    raise InputError(str(path), "unsupported file type (expected .csv or .parquet)")
+            raise InputError(name, f"not a well-formed CSV file ({exc})") from None
+    raise InputError(name, "unsupported file type (expected .csv or .parquet)")
+
+
+def _as_text(col: pd.Series) -> pd.Series:
+    """Ids stored as numbers become text; whole floats lose their ".0" (17.0 -> "17")."""
+    if pd.api.types.is_float_dtype(col) and (col.dropna() % 1 == 0).all():
+        col = col.astype("Int64")
+    return col.astype("string")
+
+
+def _find_undecodable(path: Path, encoding: str, delimiter: str) -> tuple[int | None, str | None]:
+    """Row number (header = 1) and column name of the first line that does not decode."""
+    header: list[str] = []
+    with path.open("rb") as fh:
+        for number, line in enumerate(fh, start=1):
+            try:
+                text = line.decode(encoding)
+            except UnicodeDecodeError:
+                fields = line.split(delimiter.encode())
+                for i, field in enumerate(fields):
+                    try:
+                        field.decode(encoding)
+                    except UnicodeDecodeError:
+                        return number, (header[i] if i < len(header) else None)
+                return number, None
+            if number == 1:
+                header = [h.strip() for h in text.rstrip("\r\n").split(delimiter)]
+    return None, None
 
 
 def read_json(path: Path | str) -> Any:

@@ -36,6 +36,7 @@ def test_every_row_is_accounted_for(params):
     assert out.counts == {
         "rows_read": 6,
         "rows_kept": 1,
+        "rows_repeated_header": 0,
         "rows_filtered_status": 1,
         "rows_duplicate_dropped": 1,
         "rows_rejected": 3,

@@ -70,6 +70,7 @@ def validate_transactions(raw: pd.DataFrame, settings: DataSettings, source: str
     missing = [mapping[f] for f in TRANSACTION_FIELDS if mapping[f] not in raw.columns]
     if missing:
         raise _missing_columns_error(source, raw, missing)
+    _require_rows(raw, source)
     present = {
         f: mapping[f]
         for f in TRANSACTION_FIELDS + OPTIONAL_TRANSACTION_FIELDS
@@ -78,6 +79,7 @@ def validate_transactions(raw: pd.DataFrame, settings: DataSettings, source: str
     df = raw[list(present.values())].rename(columns={v: k for k, v in present.items()})
     df.index = pd.RangeIndex(2, len(df) + 2, name="row")
     reasons = pd.Series(pd.NA, index=df.index, dtype="object")
+    repeated_header = _repeated_header(df, present)
 
     cid = df["customer_id"].astype("string").str.strip()
     _reject(reasons, cid.isna() | (cid == ""), "customer_id: missing")
@@ -87,6 +89,11 @@ def validate_transactions(raw: pd.DataFrame, settings: DataSettings, source: str
     amount = pd.to_numeric(df["amount"].astype("string").str.strip(), errors="coerce").astype("float64")
     _reject(reasons, amount.isna(), "amount: not a number")
     _reject(reasons, ~np.isfinite(amount.fillna(0.0)), "amount: not a finite number")
+    _reject(
+        reasons,
+        amount.abs() > settings.max_abs_amount,
+        f"amount: beyond +/-{settings.max_abs_amount:g} (data.max_abs_amount)",
+    )
 
     table = pd.DataFrame(
         {"customer_id": cid, "timestamp": ts, "amount": amount}, index=df.index
@@ -94,11 +101,33 @@ def validate_transactions(raw: pd.DataFrame, settings: DataSettings, source: str
     for f in OPTIONAL_TRANSACTION_FIELDS:
         if f in df.columns:
             table[f] = df[f].astype("string").str.strip()
-    return _finish(table, df, reasons, settings, source)
+    return _finish(table, df, reasons, settings, source, repeated_header)
 
 
-def _finish(table, raw_mapped, reasons, settings: DataSettings, source: str) -> Validated:
-    """Apply the bad-row policy, the status filter and duplicate removal; count everything."""
+def _require_rows(raw: pd.DataFrame, source: str) -> None:
+    if raw.empty:
+        raise InputError(source, "has a header row but no data rows", row=2)
+
+
+def _repeated_header(df: pd.DataFrame, names: dict[str, str]) -> pd.Series:
+    """Rows that repeat the header line (concatenated exports): every field equals its column name."""
+    mask = pd.Series(True, index=df.index)
+    for field, column in names.items():
+        mask &= df[field].astype("string").str.strip().eq(column).fillna(False)
+    return mask
+
+
+def _finish(
+    table, raw_mapped, reasons, settings: DataSettings, source: str, repeated_header: pd.Series | None = None
+) -> Validated:
+    """Apply the bad-row policy, the status filter and duplicate removal; count everything.
+
+    Repeated header lines are dropped and counted, never reported as bad rows.
+    """
+    if repeated_header is None:
+        repeated_header = pd.Series(False, index=table.index)
+    reasons = reasons.mask(repeated_header)
+    table, raw_mapped, reasons = table[~repeated_header], raw_mapped[~repeated_header], reasons[~repeated_header]
     bad = reasons.notna()
     if bad.any() and settings.on_bad_rows == "fail":
         row = int(bad.idxmax())
@@ -123,8 +152,9 @@ def _finish(table, raw_mapped, reasons, settings: DataSettings, source: str) -> 
     kept = kept[~dup]
     kept = kept.sort_values(list(kept.columns), kind="stable").reset_index(drop=True)
     counts = {
-        "rows_read": int(len(table)),
+        "rows_read": int(len(table) + repeated_header.sum()),
         "rows_kept": int(len(kept)),
+        "rows_repeated_header": int(repeated_header.sum()),
         "rows_filtered_status": int(filtered.sum()),
         "rows_duplicate_dropped": int(dup.sum()),
         "rows_rejected": int(bad.sum()),
@@ -138,6 +168,7 @@ def validate_events(raw: pd.DataFrame, settings: DataSettings, source: str) -> V
     missing = [c for c in EVENT_FIELDS if c not in raw.columns]
     if missing:
         raise _missing_columns_error(source, raw, missing)
+    _require_rows(raw, source)
     df = raw[list(EVENT_FIELDS)].copy()
     df.index = pd.RangeIndex(2, len(df) + 2, name="row")
     reasons = pd.Series(pd.NA, index=df.index, dtype="object")
@@ -149,7 +180,7 @@ def validate_events(raw: pd.DataFrame, settings: DataSettings, source: str) -> V
     _reject(reasons, etype.isna() | (etype == ""), "event_type: missing")
     table = pd.DataFrame({"customer_id": cid, "timestamp": ts, "event_type": etype}, index=df.index)
     no_status = settings.model_copy(update={"exclude_status": []})
-    return _finish(table, df, reasons, no_status, source)
+    return _finish(table, df, reasons, no_status, source, _repeated_header(df, {c: c for c in EVENT_FIELDS}))
 
 
 def validate_customers(raw: pd.DataFrame, settings: DataSettings, source: str) -> Validated:
@@ -160,9 +191,11 @@ def validate_customers(raw: pd.DataFrame, settings: DataSettings, source: str) -
     """
     if "customer_id" not in raw.columns:
         raise _missing_columns_error(source, raw, ["customer_id"])
+    _require_rows(raw, source)
     df = raw.copy()
     df.index = pd.RangeIndex(2, len(df) + 2, name="row")
     reasons = pd.Series(pd.NA, index=df.index, dtype="object")
+    repeated_header = _repeated_header(df, {"customer_id": "customer_id"})
     cid = df["customer_id"].astype("string").str.strip()
     _reject(reasons, cid.isna() | (cid == ""), "customer_id: missing")
     table = pd.DataFrame({"customer_id": cid}, index=df.index)
@@ -178,7 +211,8 @@ def validate_customers(raw: pd.DataFrame, settings: DataSettings, source: str) -
     for col in ("tier", "region"):
         if col in df.columns:
             table[col] = df[col].astype("string").str.strip()
-    dup_id = cid.duplicated(keep="first") & cid.notna()
-    _reject(reasons, dup_id, "customer_id: duplicate customer (first occurrence kept)")
+    # Exact repeats are dropped as duplicates later; the same id with other attributes is ambiguous.
+    conflicting = cid.duplicated(keep="first") & ~table.duplicated(keep="first") & cid.notna()
+    _reject(reasons, conflicting, "customer_id: listed again with different attributes (first occurrence kept)")
     no_status = settings.model_copy(update={"exclude_status": []})
-    return _finish(table, df, reasons, no_status, source)
+    return _finish(table, df, reasons, no_status, source, repeated_header)

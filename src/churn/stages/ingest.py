@@ -14,7 +14,7 @@ import pandas as pd
 
 from churn import io, layout
 from churn.config import Params
-from churn.errors import InputError
+from churn.errors import ChurnError, InputError
 from churn.data.validation import (
     Validated,
     validate_customers,
@@ -23,28 +23,37 @@ from churn.data.validation import (
 )
 
 
-def resolve(root: Path, path: str) -> Path:
-    """Paths in params are relative to the project root unless given as absolute paths."""
+def resolve(root: Path, path: str, key: str) -> Path:
+    """Paths in params are relative to the project root and must stay inside it; an
+    absolute path is taken as given, on purpose."""
     p = Path(path)
-    return p if p.is_absolute() else root / p
+    if p.is_absolute():
+        return p
+    full = (root / p).resolve()
+    if not full.is_relative_to(root.resolve()):
+        raise ChurnError(f"{key}: {path!r} points outside the project; give an absolute path if you mean it")
+    return full
 
 
-def _load(root: Path, path: str, validator, params: Params, text_columns: tuple[str, ...]) -> Validated:
-    file = resolve(root, path)
-    raw = io.read_table(file, text_columns=text_columns)
-    return validator(raw, params.data, path)
+def _load(root: Path, key: str, path: str, validator, params: Params, text_columns: tuple[str, ...]) -> Validated:
+    file = resolve(root, path, key)
+    data = params.data
+    raw = io.read_table(file, text_columns, delimiter=data.delimiter, encoding=data.encoding, source=path)
+    return validator(raw, data, path)
 
 
 def run(root: Path, params: Params) -> dict:
     data = params.data
     cid = data.columns.customer_id
-    results = {"transactions": _load(root, data.transactions, validate_transactions, params, (cid,))}
+    results = {"transactions": _load(root, "data.transactions", data.transactions, validate_transactions, params, (cid,))}
     if results["transactions"].table.empty:
         raise InputError(data.transactions, "no usable transactions (every row was filtered or rejected)")
     if data.events:
-        results["events"] = _load(root, data.events, validate_events, params, ("customer_id",))
+        results["events"] = _load(root, "data.events", data.events, validate_events, params, ("customer_id",))
     if data.customers:
-        results["customers"] = _load(root, data.customers, validate_customers, params, ("customer_id",))
+        results["customers"] = _load(
+            root, "data.customers", data.customers, validate_customers, params, ("customer_id",)
+        )
 
     targets = {
         "transactions": layout.INTERIM_TRANSACTIONS,

@@ -1,0 +1,65 @@
+"""Faults: a stage killed mid-run leaves the previous outputs intact; paths stay inside the project."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from churn.errors import ChurnError
+from churn.stages.ingest import resolve
+
+ROOT = Path(__file__).resolve().parents[1]
+CHURN = str(Path(sys.executable).parent / "churn")
+
+
+def write_params(root: Path, n_customers: int) -> None:
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["generate"]["n_customers"] = n_customers
+    (root / "params.yaml").write_text(yaml.safe_dump(params))
+
+
+def env() -> dict:
+    return {k: v for k, v in os.environ.items() if k != "DVC_ROOT"}
+
+
+def test_killed_stage_leaves_previous_output(tmp_path):
+    write_params(tmp_path, 300)
+    subprocess.run([CHURN, "generate"], cwd=tmp_path, env=env(), check=True, capture_output=True, timeout=120)
+    out = tmp_path / "data/raw/synthetic"
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    write_params(tmp_path, 400_000)  # big enough to be caught mid-write
+    proc = subprocess.Popen([CHURN, "generate"], cwd=tmp_path, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        partial = [p for p in out.parent.glob(".synthetic.*.tmp") if any(p.iterdir())]
+        if partial:
+            break
+        assert proc.poll() is None, "the stage finished before it could be interrupted"
+        time.sleep(0.05)
+    else:
+        pytest.fail("no partial output appeared")
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    # The next run clears the debris and completes.
+    write_params(tmp_path, 300)
+    subprocess.run([CHURN, "generate"], cwd=tmp_path, env=env(), check=True, capture_output=True, timeout=120)
+    assert not list(out.parent.glob(".*.tmp"))
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # same params, same bytes
+
+
+def test_params_paths_stay_inside_the_project(tmp_path):
+    assert resolve(tmp_path, "data/raw/tx.csv", "data.transactions") == (tmp_path / "data/raw/tx.csv").resolve()
+    with pytest.raises(ChurnError, match=r"data.transactions: '../../etc/passwd' points outside the project"):
+        resolve(tmp_path, "../../etc/passwd", "data.transactions")
+    absolute = tmp_path.parent / "elsewhere.csv"
+    assert resolve(tmp_path, str(absolute), "data.transactions") == absolute  # on purpose
