@@ -69,6 +69,15 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"churn {args.command}: interrupted; previous outputs are left as they were", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug, not bad input: say so briefly, traceback on request
+        if args.debug:
+            traceback.print_exc()
+        print(
+            f"churn {args.command}: unexpected error: {type(exc).__name__}: {exc}\n"
+            "Previous outputs are left as they were. Run with --debug for the traceback.",
+            file=sys.stderr,
+        )
+        return 1
     if result:
         print(json.dumps(result, indent=2, default=str))
     return 0
