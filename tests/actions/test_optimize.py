@@ -1,0 +1,83 @@
+import itertools
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from churn.actions.optimize import NONE, choose_actions
+
+
+def total(choice, benefit):
+    return sum(benefit[i, j] for i, j in enumerate(choice) if j != NONE)
+
+
+def brute_force(benefit, eligible, cost, capacity, budget):
+    n, m = benefit.shape
+    best = -1.0
+    for combo in itertools.product(range(-1, m), repeat=n):
+        if any(j != NONE and (not eligible[i, j] or benefit[i, j] <= 0) for i, j in enumerate(combo)):
+            continue
+        if sum(cost[j] for j in combo if j != NONE) > budget:
+            continue
+        if any(sum(1 for j in combo if j == k) > capacity[k] for k in range(m)):
+            continue
+        best = max(best, total(combo, benefit))
+    return best
+
+
+def test_ample_budget_gives_everyone_their_best_action():
+    benefit = np.array([[5.0, 9.0], [3.0, -1.0], [-2.0, -1.0]])
+    choice = choose_actions(benefit, np.ones_like(benefit, bool), np.array([1.0, 4.0]), np.array([np.inf, np.inf]), 1e9)
+    assert choice.tolist() == [1, 0, NONE]
+
+
+def test_budget_shifts_to_cheaper_actions():
+    # Customer 0: action 1 is worth 4 more but costs 9 more; with budget 2 only cheap actions fit.
+    benefit = np.array([[5.0, 9.0], [3.0, 8.0]])
+    cost = np.array([1.0, 10.0])
+    choice = choose_actions(benefit, np.ones_like(benefit, bool), cost, np.array([np.inf, np.inf]), 2.0)
+    assert choice.tolist() == [0, 0]
+
+
+def test_capacity_keeps_customers_who_lose_most():
+    benefit = np.array([[10.0, 9.0], [10.0, 1.0], [10.0, 5.0]])
+    choice = choose_actions(benefit, np.ones_like(benefit, bool), np.zeros(2), np.array([1, np.inf]), 0.0)
+    assert choice.tolist() == [1, 0, 1]  # customer 1 would lose 9 by moving, so keeps action 0
+
+
+def test_ineligible_and_unprofitable_are_never_chosen():
+    benefit = np.array([[10.0, 2.0], [-1.0, -5.0]])
+    eligible = np.array([[False, True], [True, True]])
+    choice = choose_actions(benefit, eligible, np.zeros(2), np.array([np.inf, np.inf]), 0.0)
+    assert choice.tolist() == [1, NONE]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    n=st.integers(1, 5),
+    m=st.integers(1, 3),
+    seed=st.integers(0, 10_000),
+    budget=st.floats(0, 30),
+)
+def test_constraints_always_hold_and_result_is_near_optimal(n, m, seed, budget):
+    rng = np.random.default_rng(seed)
+    benefit = rng.normal(3, 5, (n, m)).round(1)
+    eligible = rng.random((n, m)) < 0.8
+    cost = rng.integers(0, 10, m).astype(float)
+    capacity = rng.integers(0, n + 1, m).astype(float)
+    choice = choose_actions(benefit, eligible, cost, capacity, budget)
+    chosen = choice[choice != NONE]
+    assert cost[chosen].sum() <= budget + 1e-9
+    assert (np.bincount(chosen, minlength=m) <= capacity).all()
+    assert all(eligible[i, j] and benefit[i, j] > 0 for i, j in enumerate(choice) if j != NONE)
+    assert (choose_actions(benefit, eligible, cost, capacity, budget) == choice).all()
+    optimum = brute_force(benefit, eligible, cost, capacity, budget)
+    assert total(choice, benefit) >= 0.75 * optimum - 1e-9
+
+
+def test_scales_to_a_million_customers():
+    rng = np.random.default_rng(0)
+    benefit = rng.normal(1, 5, (1_000_000, 8))
+    cost = rng.uniform(0, 20, 8)
+    choice = choose_actions(benefit, np.ones_like(benefit, bool), cost, np.full(8, 50_000.0), 500_000.0)
+    assert cost[choice[choice != NONE]].sum() <= 500_000.0
