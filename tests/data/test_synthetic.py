@@ -227,3 +227,13 @@ def test_invariants_hold_for_any_arguments(n, days, seed, start):
         assert set(frame["customer_id"]) <= set(w.customers["customer_id"])
     new = w.customers.loc[w.customers["signup_date"] >= t0, "customer_id"]
     assert set(new) <= set(w.transactions["customer_id"])
+
+
+def test_recent_contacts_for_fatigue_rules():
+    world = generate_world(4000, date(2023, 1, 1), 730, 7)
+    contacts = world.contacts
+    window_end = pd.Timestamp("2023-01-01") + pd.Timedelta(days=730)
+    assert contacts["timestamp"].between(window_end - pd.Timedelta(days=60), window_end, inclusive="left").all()
+    assert set(contacts["customer_id"]) <= set(world.customers["customer_id"])
+    assert 0.05 < len(contacts) / len(world.customers) < 0.15
+    assert set(contacts["channel"]) <= {"email", "phone"}

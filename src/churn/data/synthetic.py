@@ -77,6 +77,12 @@ REFUND_PROB = 0.032  # of purchases -> ~3% of rows (a few fall past the window e
 REFUND_DELAY_DAYS = (1, 14)  # refunds are processed within two weeks
 CANCEL_PROB = 0.015  # of purchases -> ~1.5% of rows
 
+# --- past retention contacts (for contact-fatigue rules) ------------------
+CONTACTED_SHARE = 0.12  # customers who got one newsletter, offer or call recently
+CONTACT_WINDOW_DAYS = 60  # ... within the last this many days of the window
+CONTACT_KINDS = (("email", "newsletter"), ("email", "offer"), ("phone", "service_call"))
+CONTACT_KIND_WEIGHT = np.array([0.6, 0.3, 0.1])
+
 # --- engagement events ----------------------------------------------------
 EVENT_TYPES = ("login", "email_open", "email_click", "support_ticket", "complaint")
 EVENT_BASE_RATE = np.array([0.001, 0.004, 0.0005, 0.0006, 0.0001])  # per day, even for light buyers
@@ -96,6 +102,7 @@ class SyntheticWorld:
     events: pd.DataFrame
     customers: pd.DataFrame
     truth: pd.DataFrame
+    contacts: pd.DataFrame
 
 
 def _draw(rng: np.random.Generator, weights: np.ndarray, size: int) -> np.ndarray:
@@ -155,6 +162,8 @@ def generate_world(n_customers: int, start: datetime.date, days: int, seed: int)
       support_ticket, complaint); sorted by (timestamp, customer_id).
     - ``customers``: customer_id (str, zero-padded width 6), signup_date (datetime64[ns] at
       midnight; before ``start`` for pre-existing customers), loyalty_member (bool), region (str).
+    - ``contacts``: customer_id, timestamp, channel, action: one recent retention contact
+      for a share of customers (newsletter, offer or service call in the last 60 days).
     - ``truth`` (latent, for tests/evaluation only): customer_id, signup_date,
       stop_date (datetime64[ns], may lie after the window), purchase_rate_per_day
       (before seasonality), dropout_rate_per_day, loyalty_member.
@@ -303,4 +312,17 @@ def generate_world(n_customers: int, start: datetime.date, days: int, seed: int)
         "dropout_rate_per_day": mu,
         "loyalty_member": loyal.copy(),
     })
-    return SyntheticWorld(transactions, events, customers, truth)
+    # Drawn last, so adding contacts left every other table of a seed unchanged.
+    eligible = signup_day < days - CONTACT_WINDOW_DAYS
+    who = np.flatnonzero(eligible & (rng.random(n) < CONTACTED_SHARE))
+    when = (days - CONTACT_WINDOW_DAYS) * DAY + rng.integers(0, CONTACT_WINDOW_DAYS * DAY, who.size)
+    kind = _draw(rng, CONTACT_KIND_WEIGHT, who.size)
+    order = np.lexsort((who, when))
+    who, when, kind = who[order], when[order], kind[order]
+    contacts = pd.DataFrame({
+        "customer_id": text(cid.take(pa.array(who, type=pa.int64()))),
+        "timestamp": moment(when),
+        "channel": text(np.array([c for c, _ in CONTACT_KINDS], dtype=object)[kind]),
+        "action": text(np.array([a for _, a in CONTACT_KINDS], dtype=object)[kind]),
+    })
+    return SyntheticWorld(transactions, events, customers, truth, contacts)

@@ -18,6 +18,7 @@ TRANSACTION_FIELDS = ("customer_id", "timestamp", "amount")
 OPTIONAL_TRANSACTION_FIELDS = ("order_id", "category", "channel", "status")
 EVENT_FIELDS = ("customer_id", "timestamp", "event_type")
 CUSTOMER_FIELDS = ("customer_id",)
+CONTACT_FIELDS = ("customer_id", "timestamp")
 
 
 @dataclass
@@ -181,6 +182,28 @@ def validate_events(raw: pd.DataFrame, settings: DataSettings, source: str) -> V
     table = pd.DataFrame({"customer_id": cid, "timestamp": ts, "event_type": etype}, index=df.index)
     no_status = settings.model_copy(update={"exclude_status": []})
     return _finish(table, df, reasons, no_status, source, _repeated_header(df, {c: c for c in EVENT_FIELDS}))
+
+
+def validate_contacts(raw: pd.DataFrame, settings: DataSettings, source: str) -> Validated:
+    """Type a contacts table (past retention contacts): customer_id (text), timestamp
+    (naive UTC), plus channel and action as text when present."""
+    missing = [c for c in CONTACT_FIELDS if c not in raw.columns]
+    if missing:
+        raise _missing_columns_error(source, raw, missing)
+    _require_rows(raw, source)
+    df = raw.copy()
+    df.index = pd.RangeIndex(2, len(df) + 2, name="row")
+    reasons = pd.Series(pd.NA, index=df.index, dtype="object")
+    cid = df["customer_id"].astype("string").str.strip()
+    _reject(reasons, cid.isna() | (cid == ""), "customer_id: missing")
+    ts = _parse_timestamps(df["timestamp"], settings.timestamp_format, settings.timezone)
+    _reject(reasons, ts.isna(), "timestamp: not a date in the expected format")
+    table = pd.DataFrame({"customer_id": cid, "timestamp": ts}, index=df.index)
+    for col in ("channel", "action"):
+        if col in df.columns:
+            table[col] = df[col].astype("string").str.strip()
+    no_status = settings.model_copy(update={"exclude_status": []})
+    return _finish(table, df, reasons, no_status, source, _repeated_header(df, {c: c for c in CONTACT_FIELDS}))
 
 
 def validate_customers(raw: pd.DataFrame, settings: DataSettings, source: str) -> Validated:

@@ -23,6 +23,7 @@ def run(root: Path, params: Params) -> dict:
                 "transactions.csv": world.transactions,
                 "events.csv": world.events,
                 "customers.csv": world.customers,
+                "contacts.csv": world.contacts,
             }
             for name, frame in tables.items():
                 io.write_table(frame, out / name)

@@ -17,6 +17,7 @@ from churn.config import Params
 from churn.errors import ChurnError, InputError
 from churn.data.validation import (
     Validated,
+    validate_contacts,
     validate_customers,
     validate_events,
     validate_transactions,
@@ -50,6 +51,8 @@ def run(root: Path, params: Params) -> dict:
         raise InputError(data.transactions, "no usable transactions (every row was filtered or rejected)")
     if data.events:
         results["events"] = _load(root, "data.events", data.events, validate_events, params, ("customer_id",))
+    if data.contacts:
+        results["contacts"] = _load(root, "data.contacts", data.contacts, validate_contacts, params, ("customer_id",))
     if data.customers:
         results["customers"] = _load(
             root, "data.customers", data.customers, validate_customers, params, ("customer_id",)
@@ -59,6 +62,7 @@ def run(root: Path, params: Params) -> dict:
         "transactions": layout.INTERIM_TRANSACTIONS,
         "events": layout.INTERIM_EVENTS,
         "customers": layout.INTERIM_CUSTOMERS,
+        "contacts": layout.INTERIM_CONTACTS,
     }
     quarantine = []
     with io.atomic_dir(root / layout.INTERIM) as out:
