@@ -1,0 +1,112 @@
+"""From scored customers to one recommended retention action each.
+
+Pure: a frame of scored customers and the typed settings in, the action columns out.
+Rules, in order:
+1. Unknown customers (no history) get no action.
+2. A stable-hash control group (actions.control_share) gets no action, so the effect of
+   the campaign can be measured against it.
+3. Customers contacted within actions.min_days_between_contacts get no contact action.
+4. Each playbook action is open to the customers matching all its conditions.
+5. Among those, `choose_actions` maximises total expected net benefit
+   p x clv x success_rate - cost under actions.budget and each action's capacity.
+   Lapsed customers count as p = 1: without action they are gone.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from churn.actions.control import control_group
+from churn.actions.optimize import NONE, choose_actions
+from churn.actions.playbook import condition_mask
+from churn.config import ActionSettings
+
+ACTION_COLUMNS = ["recommended_action", "action_reason", "expected_net_benefit", "priority", "group"]
+
+
+def eligibility(frame: pd.DataFrame, settings: ActionSettings, recently_contacted: pd.Index) -> np.ndarray:
+    """(customers, actions) True where the action is open to the customer."""
+    actions = settings.playbook[:-1]  # the last one is the fallback: no action
+    out = np.zeros((len(frame), len(actions)), dtype=bool)
+    contacted = frame["customer_id"].isin(recently_contacted).to_numpy()
+    for j, action in enumerate(actions):
+        mask = pd.Series(True, index=frame.index)
+        for cond in action.when:
+            mask &= condition_mask(frame, cond)
+        ok = mask.to_numpy(copy=True)
+        if action.channel != "none":
+            ok &= ~contacted
+        out[:, j] = ok
+    return out
+
+
+def plan_actions(frame: pd.DataFrame, settings: ActionSettings, recently_contacted: pd.Index) -> pd.DataFrame:
+    """recommended_action, action_reason, expected_net_benefit, priority and group per row.
+
+    Reads customer_id, status (active | lapsed | unknown), churn_probability, clv,
+    reason_1 (when present) and any field the playbook's conditions name.
+    """
+    actions = settings.playbook[:-1]
+    fallback = settings.playbook[-1]
+    known = (frame["status"] != "unknown").to_numpy()
+    group = control_group(frame["customer_id"], settings.campaign, settings.control_share)
+    group = group.where(known, pd.NA)
+    treat = (group == "treatment").fillna(False).to_numpy()
+
+    p = frame["churn_probability"].to_numpy(dtype=float)
+    p = np.where(frame["status"].to_numpy() == "lapsed", 1.0, p)
+    value = np.nan_to_num(p * frame["clv"].to_numpy(dtype=float), nan=0.0)
+    success = np.array([a.success_rate for a in actions])
+    cost = np.array([a.cost for a in actions])
+    capacity = np.array([np.inf if a.capacity is None else a.capacity for a in actions])
+    benefit = value[:, None] * success[None, :] - cost[None, :]
+
+    eligible = eligibility(frame, settings, recently_contacted)
+    open_to = eligible & (known & treat)[:, None]
+    choice = choose_actions(benefit, open_to, cost, capacity, settings.budget)
+
+    names = np.array([a.name for a in actions] + [fallback.name], dtype=object)
+    chosen = np.where(choice == NONE, len(actions), choice)
+    rows = np.arange(len(frame))
+    net = np.where(choice == NONE, 0.0, benefit[rows, np.maximum(choice, 0)])
+
+    contacted = frame["customer_id"].isin(recently_contacted).to_numpy()
+    best_possible = np.where(eligible, benefit, -np.inf).max(axis=1, initial=-np.inf)
+    reason = np.select(
+        [
+            ~known,
+            choice != NONE,
+            ~treat,
+            ~eligible.any(axis=1) & contacted,
+            ~eligible.any(axis=1),
+            best_possible <= 0,
+        ],
+        [
+            "unknown customer: no transaction history as of this date",
+            np.array([a.description for a in actions] + [""], dtype=object)[chosen],
+            f"control group of campaign '{settings.campaign}': held out to measure the effect",
+            f"contacted within the last {settings.min_days_between_contacts} days",
+            fallback.description,
+            "no action pays for itself: expected value saved is below its cost",
+        ],
+        default="budget or capacity used up by customers where an action pays more",
+    )
+    if "reason_1" in frame.columns:
+        first = frame["reason_1"].astype("string").fillna("").to_numpy()
+        reason = np.where((choice != NONE) & (first != ""), reason + " (" + first + ")", reason)
+
+    priority = pd.Series(pd.NA, index=frame.index, dtype="Int64")
+    acted = np.flatnonzero(choice != NONE)
+    order = acted[np.lexsort((frame["customer_id"].to_numpy()[acted], -net[acted]))]
+    priority.iloc[order] = np.arange(1, len(order) + 1)
+    return pd.DataFrame(
+        {
+            "recommended_action": pd.Series(names[chosen], index=frame.index, dtype="string"),
+            "action_reason": pd.Series(reason, index=frame.index, dtype="string"),
+            "expected_net_benefit": np.round(net, 2),
+            "priority": priority,
+            "group": group,
+        },
+        index=frame.index,
+    )

@@ -1,0 +1,96 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from churn.actions.control import control_group
+from churn.actions.plan import plan_actions
+from churn.config import ActionSettings
+
+PLAYBOOK = [
+    {
+        "name": "call",
+        "description": "Service call",
+        "channel": "phone",
+        "cost": 20.0,
+        "success_rate": 0.3,
+        "capacity": 1,
+        "when": [{"field": "top_driver", "op": "==", "value": "service"}],
+    },
+    {
+        "name": "offer",
+        "description": "Discount offer",
+        "channel": "email",
+        "cost": 5.0,
+        "success_rate": 0.1,
+        "when": [{"field": "status", "op": "==", "value": "active"}],
+    },
+    {
+        "name": "win_back",
+        "description": "Win-back campaign",
+        "channel": "email",
+        "cost": 4.0,
+        "success_rate": 0.05,
+        "when": [{"field": "status", "op": "==", "value": "lapsed"}],
+    },
+    {"name": "no_action", "description": "Likely to stay", "channel": "none", "cost": 0.0, "success_rate": 0.0},
+]
+
+
+def settings(**kw):
+    base = {"campaign": "test", "budget": 1000.0, "control_share": 0.0, "min_days_between_contacts": 14, "playbook": PLAYBOOK}
+    return ActionSettings.model_validate(base | kw)
+
+
+def frame():
+    return pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c", "d", "e", "f"],
+            "status": ["active", "active", "active", "lapsed", "unknown", "active"],
+            "churn_probability": [0.9, 0.8, 0.05, np.nan, np.nan, 0.9],
+            "clv": [1000.0, 500.0, 1000.0, 800.0, np.nan, 10.0],
+            "top_driver": ["service", "service", "frequency", "none", pd.NA, "frequency"],
+        }
+    )
+
+
+def test_best_actions_with_an_ample_budget():
+    out = plan_actions(frame(), settings(), pd.Index([]))
+    # a: call 0.9*1000*0.3-20 = 250 beats offer 85; b: call capacity is taken by a -> offer 35
+    assert out["recommended_action"].tolist() == ["call", "offer", "no_action", "win_back", "no_action", "no_action"]
+    assert out["expected_net_benefit"].tolist() == [250.0, 35.0, 0.0, 36.0, 0.0, 0.0]
+    assert out["priority"].tolist() == [1, 3, pd.NA, 2, pd.NA, pd.NA]
+    assert out.loc[4, "action_reason"].startswith("unknown customer")
+    assert out.loc[2, "action_reason"].startswith("no action pays for itself")
+    assert out["group"].tolist()[:4] == ["treatment"] * 4 and pd.isna(out.loc[4, "group"])
+
+
+def test_budget_is_never_exceeded():
+    out = plan_actions(frame(), settings(budget=24.0), pd.Index([]))
+    costs = {"call": 20.0, "offer": 5.0, "win_back": 4.0, "no_action": 0.0}
+    assert sum(costs[a] for a in out["recommended_action"]) <= 24.0
+    assert out.loc[0, "recommended_action"] == "call"  # the most valuable use of the money
+    assert "budget or capacity" in out.loc[1, "action_reason"]
+
+
+def test_recent_contact_blocks_contact_actions():
+    out = plan_actions(frame(), settings(), pd.Index(["a"]))
+    assert out.loc[0, "recommended_action"] == "no_action"
+    assert out.loc[0, "action_reason"] == "contacted within the last 14 days"
+
+
+def test_control_group_gets_no_action():
+    ids = pd.Series([f"{i:05d}" for i in range(400)])
+    big = pd.DataFrame(
+        {"customer_id": ids, "status": "active", "churn_probability": 0.9, "clv": 1000.0, "top_driver": "frequency"}
+    )
+    out = plan_actions(big, settings(control_share=0.25, budget=1e9), pd.Index([]))
+    control = out["group"] == "control"
+    assert (control == (control_group(ids, "test", 0.25) == "control")).all()
+    assert 0.15 < control.mean() < 0.35
+    assert (out.loc[control, "recommended_action"] == "no_action").all()
+    assert (out.loc[~control, "recommended_action"] == "offer").all()
+
+
+def test_fallback_must_close_the_playbook():
+    with pytest.raises(ValueError, match="fallback"):
+        settings(playbook=PLAYBOOK[:-1])
