@@ -1,0 +1,131 @@
+"""The report's figures (pure: tables in, matplotlib figures or PNG bytes out)."""
+
+from __future__ import annotations
+
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")  # headless: figures are only ever written to files
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from churn.plots import save_png  # noqa: E402
+
+TIER_COLOURS = {"high": "#c0392b", "medium": "#e67e22", "low": "#27ae60"}
+
+
+def png_bytes(fig: Figure) -> bytes:
+    """The figure as PNG bytes without metadata (byte-reproducible), then closed."""
+    buffer = io.BytesIO()
+    save_png(fig, buffer)
+    return buffer.getvalue()
+
+
+def _tick_every(n: int, most: int = 12) -> int:
+    return max(1, int(np.ceil(n / most)))
+
+
+def rates_figure(periods: pd.DataFrame) -> Figure:
+    """Retention and churn rate per period; periods without full history are hatched."""
+    fig, ax = plt.subplots(figsize=(8, 3.6), dpi=100)
+    x = np.arange(len(periods))
+    ax.plot(x, periods["retention_rate"], marker="o", label="retention rate")
+    ax.plot(x, periods["churn_rate"], marker="o", label="churn rate")
+    for i in np.flatnonzero(~periods["full_history"].to_numpy(dtype=bool)):
+        ax.axvspan(i - 0.5, i + 0.5, color="grey", alpha=0.15, linewidth=0)
+    step = _tick_every(len(periods))
+    ax.set_xticks(x[::step], periods["period"].iloc[::step], rotation=45, ha="right")
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("share of customers at start")
+    ax.set_title("Retention and churn per period (grey: less than active_days of history)")
+    ax.legend(loc="best")
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def flow_figure(periods: pd.DataFrame) -> Figure:
+    """New and reactivated customers (up), lost customers (down), and customers at the end."""
+    fig, ax = plt.subplots(figsize=(8, 4), dpi=100)
+    x = np.arange(len(periods))
+    ax.bar(x, periods["new"], color="#2980b9", label="new")
+    ax.bar(x, periods["reactivated"], bottom=periods["new"], color="#8e44ad", label="reactivated")
+    ax.bar(x, -periods["lost"], color="#c0392b", label="lost")
+    ax.axhline(0, color="black", linewidth=0.8)
+    gained, lost = (periods["new"] + periods["reactivated"]).max(), periods["lost"].max()
+    ax.set_ylim(-1.1 * max(lost, 1), 1.1 * max(gained, 1))
+    ax.set_ylabel("customers gained / lost")
+    line = ax.twinx()
+    line.plot(x, periods["customers_end"], color="black", marker=".", label="customers at end")
+    line.set_ylabel("customers at end")
+    line.set_ylim(bottom=0)
+    step = _tick_every(len(periods))
+    ax.set_xticks(x[::step], periods["period"].iloc[::step], rotation=45, ha="right")
+    handles = ax.get_legend_handles_labels()[0] + line.get_legend_handles_labels()[0]
+    # Below the axes: inside, it would hide the first period's bars.
+    ax.legend(handles, [h.get_label() for h in handles], loc="upper center", bbox_to_anchor=(0.5, -0.3),
+              ncol=4, fontsize=8, frameon=False)
+    ax.set_title("Customer flow per period")
+    fig.tight_layout()
+    return fig
+
+
+def cohort_heatmap(cohorts: pd.DataFrame) -> Figure:
+    """Share of each acquisition cohort active k months later, as a heatmap with values."""
+    shares = cohorts[[c for c in cohorts.columns if c.startswith("m")]].to_numpy(dtype="float64")
+    n_rows, n_cols = shares.shape
+    fig, ax = plt.subplots(figsize=(max(6, 0.42 * n_cols + 2), max(3, 0.3 * n_rows + 1.5)), dpi=100)
+    image = ax.imshow(np.ma.masked_invalid(shares), cmap="Blues", vmin=0, vmax=1, aspect="auto")
+    if n_rows * n_cols <= 900:  # beyond that the numbers are unreadable anyway
+        for (i, j), value in np.ndenumerate(shares):
+            if not np.isnan(value):
+                ax.text(j, i, f"{value:.0%}", ha="center", va="center", fontsize=6,
+                        color="white" if value > 0.6 else "black")
+    ax.set_xticks(np.arange(n_cols), [str(k) for k in range(n_cols)], fontsize=7)
+    labels = [f"{c} ({n})" for c, n in zip(cohorts["cohort"], cohorts["customers"])]
+    ax.set_yticks(np.arange(n_rows), labels, fontsize=7)
+    ax.set_xlabel("months since first transaction")
+    ax.set_ylabel("acquisition month (customers)")
+    ax.set_title("Monthly acquisition cohorts: share with a transaction")
+    fig.colorbar(image, ax=ax, fraction=0.03, pad=0.02)
+    fig.tight_layout()
+    return fig
+
+
+def risk_figure(risk: pd.DataFrame, segment_label: str) -> Figure:
+    """Customers per segment, stacked by risk tier."""
+    tiers = [c for c in risk.columns if c not in {"segment", "customers", "mean_churn_probability", "share_high"}]
+    fig, ax = plt.subplots(figsize=(7, max(2.5, 0.4 * len(risk) + 1.2)), dpi=100)
+    y = np.arange(len(risk))
+    left = np.zeros(len(risk))
+    for tier in tiers:
+        values = risk[tier].to_numpy(dtype="float64")
+        ax.barh(y, values, left=left, color=TIER_COLOURS.get(tier), label=tier)
+        left += values
+    ax.set_yticks(y, risk["segment"])
+    ax.invert_yaxis()  # riskiest segment on top
+    ax.set_xlabel("customers")
+    ax.set_title(f"Churn risk tier by {segment_label}")
+    ax.legend(title="risk tier", loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def actions_figure(actions: pd.DataFrame) -> Figure:
+    """Customers per recommended action."""
+    fig, ax = plt.subplots(figsize=(7, max(2.5, 0.45 * len(actions) + 1.2)), dpi=100)
+    y = np.arange(len(actions))
+    ax.barh(y, actions["customers"], color="#2c3e50")
+    for i, n in enumerate(actions["customers"]):
+        ax.text(n, i, f" {n}", va="center", fontsize=8)
+    ax.set_yticks(y, actions["action"])
+    ax.invert_yaxis()
+    ax.set_xlabel("customers")
+    ax.set_title("Recommended actions (latest scoring)")
+    ax.margins(x=0.12)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,283 @@
+"""The report as one self-contained HTML page (pure: values in, text out).
+
+Images are embedded as base64 data URIs and the style sheet is inline, so the page needs
+no network, no JavaScript and no other file; it holds no timestamp, so the same inputs
+give the same bytes.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from churn.reporting.kpis import PERIOD_COLUMNS
+
+
+@dataclass(frozen=True)
+class PageFigure:
+    name: str
+    caption: str
+    png: bytes
+
+
+@dataclass(frozen=True)
+class ReportContent:
+    """Everything the page shows; built by stages/report.py from the pipeline's outputs."""
+
+    kpis: dict
+    periods: pd.DataFrame
+    risk: pd.DataFrame
+    segment_label: str
+    actions: pd.DataFrame
+    metrics: dict | None
+    report_figures: tuple[PageFigure, ...]
+    evaluation_figures: tuple[PageFigure, ...]
+    table_links: tuple[tuple[str, str], ...]  # (label, relative path)
+
+
+PAGE_HIDDEN_COLUMNS = {"start", "end", "buyers", "orders", "revenue", "expected_lifetime_periods"}
+
+_STYLE = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;margin:0;color:#1d2733;background:#f6f7f9}
+main{max-width:1100px;margin:0 auto;padding:24px}
+h1{margin:0 0 4px}h2{margin-top:36px;border-bottom:2px solid #d8dde3;padding-bottom:4px}
+.lead{color:#4a5866;margin-top:0}
+.kpis{display:grid;grid-template-columns:repeat(auto-fill,minmax(190px,1fr));gap:12px;margin:0}
+.kpi{background:#fff;border:1px solid #d8dde3;border-radius:6px;padding:10px 12px}
+.kpi dt{font-size:13px;color:#4a5866}.kpi dd{margin:4px 0 0;font-size:24px;font-weight:600}
+.kpi .note{display:block;font-size:12px;font-weight:400;color:#6b7885}
+table{border-collapse:collapse;font-size:13px;margin:8px 0;display:block;overflow-x:auto;max-width:100%}
+th,td{border:1px solid #d8dde3;padding:4px 8px;text-align:right;white-space:nowrap;background:#fff}
+th{background:#eef1f4;white-space:normal;vertical-align:bottom}td:first-child,th:first-child{text-align:left}
+figure{background:#fff;border:1px solid #d8dde3;border-radius:6px;padding:8px;margin:12px 0;display:inline-block;max-width:100%}
+figure img{max-width:100%;height:auto;display:block}figcaption{font-size:13px;color:#4a5866;margin-top:4px}
+.note-box{background:#fff8e1;border:1px solid #f0d98a;border-radius:6px;padding:8px 12px;font-size:14px}
+dl.defs dt{font-weight:600;margin-top:8px}dl.defs dd{margin-left:16px}
+footer{margin-top:36px;font-size:13px;color:#6b7885}
+"""
+
+DEFINITIONS = (
+    ("Active customer at an instant t", "a transaction (refunds included) in [t - active_days, t)."),
+    ("Customers at start / end", "customers active at the first instant of the period / of the next period."),
+    ("New", "customers whose first transaction in the data falls in the period."),
+    ("Lost", "active at the start, not active at the end: no transaction for active_days."),
+    ("Reactivated", "lapsed customers (not active at the start, not new) who are active again at the end."),
+    ("Retention rate", "(customers at end - new) / customers at start. With reactivations it and the churn "
+     "rate add up to more than 100%."),
+    ("Churn rate", "lost / customers at start. This is lapsing for good by the active_days rule; the model's "
+     "churn label (no transaction within churn.horizon_days) is a different, earlier signal."),
+    ("Repeat-purchase rate", "share of the period's buyers with two or more orders in the period."),
+    ("Average order value (AOV)", "net revenue (refunds subtract) / orders; an order is a purchase (amount > 0), "
+     "counted by order id when the data has one."),
+    ("Purchase frequency", "orders / customers at end: orders per active customer per period."),
+    ("Expected lifetime", "1 / churn rate, in periods (the mean of a geometric lifetime)."),
+    ("CLV (simple)", "AOV x purchase frequency x expected lifetime x value.margin, pooled over the last year of "
+     "periods with full history. The model-based CLV comes from the scoring stage and is shown beside it "
+     "when the scores carry it."),
+    ("Full history", "the data reaches active_days back from the period's start; earlier periods undercount "
+     "customers at start, so their churn looks too low. They are shaded grey in the charts."),
+)
+
+
+def _is_missing(value) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, (float, np.floating)) and math.isnan(value))
+
+
+def fmt_rate(value) -> str:
+    return "n/a" if _is_missing(value) else f"{float(value):.1%}"
+
+
+def fmt_money(value) -> str:
+    return "n/a" if _is_missing(value) else f"{float(value):,.2f}"
+
+
+def fmt_number(value, digits: int = 2) -> str:
+    return "n/a" if _is_missing(value) else f"{float(value):,.{digits}f}"
+
+
+def fmt_count(value) -> str:
+    return "n/a" if _is_missing(value) else f"{int(value):,}"
+
+
+def _format_cell(column: str, value) -> str:
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
+    if column.endswith("_rate") or column.startswith("share_") or column.endswith("_probability"):
+        return fmt_rate(value)
+    if column in {"revenue", "average_order_value", "clv", "expected_net_benefit", "value_at_risk"}:
+        return fmt_money(value)
+    if column in {"purchase_frequency", "expected_lifetime_periods"}:
+        return fmt_number(value)
+    if isinstance(value, (int, np.integer)):
+        return fmt_count(value)
+    if isinstance(value, (float, np.floating)):
+        return fmt_number(value)
+    return "n/a" if _is_missing(value) else str(value)
+
+
+def table_html(frame: pd.DataFrame, columns: list[str] | None = None, table_id: str = "") -> str:
+    columns = columns or list(frame.columns)
+    head = "".join(f"<th>{html.escape(c.replace('_', ' '))}</th>" for c in columns)
+    body = []
+    for row in frame[columns].itertuples(index=False):
+        cells = "".join(f"<td>{html.escape(_format_cell(c, v))}</td>" for c, v in zip(columns, row))
+        body.append(f"<tr>{cells}</tr>")
+    ident = f' id="{html.escape(table_id)}"' if table_id else ""
+    return f"<table{ident}><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def figure_html(fig: PageFigure) -> str:
+    data = base64.b64encode(fig.png).decode("ascii")
+    alt = html.escape(fig.caption)
+    return (
+        f'<figure id="fig-{html.escape(fig.name)}"><img src="data:image/png;base64,{data}" alt="{alt}">'
+        f"<figcaption>{alt}</figcaption></figure>"
+    )
+
+
+def _kpi(key: str, label: str, value: str, note: str = "") -> str:
+    note_html = f'<span class="note">{html.escape(note)}</span>' if note else ""
+    return (
+        f'<div class="kpi"><dt>{html.escape(label)}</dt>'
+        f'<dd data-kpi="{html.escape(key)}">{html.escape(value)}{note_html}</dd></div>'
+    )
+
+
+def _headline(kpis: dict) -> str:
+    latest = kpis["latest_period"]
+    trailing = kpis.get("trailing_year")
+    scoring = kpis.get("scoring") or {}
+    period = f"{kpis['period']} {latest['period']}"
+    year = f"{trailing['first_period']} to {trailing['last_period']}" if trailing else "needs full history"
+    cards = [
+        _kpi("retention_rate", "Customer retention rate", fmt_rate(latest["retention_rate"]), period),
+        _kpi("churn_rate", "Churn rate", fmt_rate(latest["churn_rate"]), period),
+        _kpi("customers_end", "Active customers", fmt_count(latest["customers_end"]),
+             f"at the end of {latest['period']}"),
+        _kpi("new", "New customers", fmt_count(latest["new"]), period),
+        _kpi("lost", "Lost customers", fmt_count(latest["lost"]), period),
+        _kpi("repeat_purchase_rate", "Repeat-purchase rate", fmt_rate(latest["repeat_purchase_rate"]), period),
+        _kpi("average_order_value", "Average order value", fmt_money(latest["average_order_value"]), period),
+        _kpi("purchase_frequency", "Purchase frequency", fmt_number(latest["purchase_frequency"]),
+             f"orders per active customer per {kpis['period']}"),
+        _kpi("trailing_retention_rate", "Retention rate, last year", fmt_rate(trailing and trailing["retention_rate"]),
+             f"pooled, {year}"),
+        _kpi("trailing_churn_rate", "Churn rate, last year", fmt_rate(trailing and trailing["churn_rate"]),
+             f"pooled, {year}"),
+        _kpi("expected_lifetime_periods", "Expected lifetime",
+             fmt_number(trailing and trailing["expected_lifetime_periods"], 1), f"{kpis['period']}s, 1 / churn rate"),
+        _kpi("clv", "CLV (simple)", fmt_money(trailing and trailing["clv"]),
+             f"AOV x frequency x lifetime x margin {kpis['margin']}"),
+        _kpi("model_clv_mean", "CLV (model)", fmt_money(scoring.get("clv_mean")),
+             "mean over scored customers" if scoring.get("clv_mean") is not None
+             else "the scores carry no clv column"),
+    ]
+    return f'<dl class="kpis">{"".join(cards)}</dl>'
+
+
+def _metrics(metrics: dict | None) -> str:
+    if not metrics:
+        return '<p class="note-box">No evaluation metrics found (reports/metrics.json).</p>'
+    rows = []
+    model = metrics.get("model", {})
+    rows.append(("model", model))
+    for name, values in sorted((metrics.get("baselines") or {}).items()):
+        rows.append((f"baseline: {name}", values))
+    keys = sorted({k for _, values in rows for k in values})
+    head = "".join(f"<th>{html.escape(k.replace('_', ' '))}</th>" for k in keys)
+    body = "".join(
+        "<tr><td>" + html.escape(name) + "</td>"
+        + "".join(f"<td>{html.escape(fmt_number(values.get(k), 3))}</td>" for k in keys)
+        + "</tr>"
+        for name, values in rows
+    )
+    lead = (
+        f"<p>Out-of-time test at cutoff {html.escape(str(metrics.get('test_cutoff', 'n/a')))}: "
+        f"{fmt_count(metrics.get('test_customers'))} customers, "
+        f"churn rate {fmt_rate(metrics.get('test_churn_rate'))}.</p>"
+    )
+    return lead + f'<table id="metrics"><thead><tr><th>scorer</th>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def render_page(content: ReportContent) -> str:
+    """The whole page as text."""
+    kpis = content.kpis
+    figs = {f.name: f for f in content.report_figures}
+    scoring = kpis.get("scoring") or {}
+    # The page keeps the columns a reader compares; periods.csv has them all.
+    period_cols = [c for c in PERIOD_COLUMNS if c not in PAGE_HIDDEN_COLUMNS]
+    if scoring.get("expected_net_benefit_total") is None:
+        benefit = (
+            '<p class="note-box">The scores carry no <code>expected_net_benefit</code> column, so only the '
+            "number of customers per action is shown; its expected value appears here once the scoring "
+            "stage writes it.</p>"
+        )
+    else:
+        total = fmt_money(scoring["expected_net_benefit_total"])
+        benefit = (
+            "<p>Expected net benefit of all recommended actions: "
+            f'<strong data-kpi="expected_net_benefit_total">{total}</strong>.</p>'
+        )
+    segment_note = (
+        ""
+        if content.segment_label == "RFM segment"
+        else '<p class="note-box">The scores carry no <code>rfm_segment</code> column, '
+        "so risk is shown by risk tier.</p>"
+    )
+    links = " · ".join(
+        f'<a href="{html.escape(path)}">{html.escape(label)}</a>' for label, path in content.table_links
+    )
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>Retention report as of {html.escape(str(kpis['as_of']))}</title>",
+        f"<style>{_STYLE}</style></head><body><main>",
+        "<h1>Retention report</h1>",
+        f'<p class="lead">History up to and including {html.escape(str(kpis["as_of"]))}; '
+        f"periods are calendar {html.escape(kpis['period'])}s (UTC); a customer is active with a transaction in "
+        f"the previous {kpis['active_days']} days. Latest complete {html.escape(kpis['period'])}: "
+        f"{html.escape(kpis['latest_period']['period'])}.</p>",
+        '<section id="headline"><h2>Headline KPIs</h2>',
+        _headline(kpis),
+        "</section>",
+        f'<section id="periods"><h2>Customers per {html.escape(kpis["period"])}</h2>',
+        table_html(content.periods, period_cols, "period-table"),
+        "<p>Buyers, orders, revenue and expected lifetime per period are in periods.csv.</p>",
+        figure_html(figs["retention"]),
+        figure_html(figs["flow"]),
+        "</section>",
+        '<section id="cohorts"><h2>Acquisition cohorts</h2>',
+        "<p>Each row is the month of customers' first transaction; each column the months since. "
+        "The first cohort also holds every customer who was already there when the data begins.</p>",
+        figure_html(figs["cohorts"]),
+        "</section>",
+        f'<section id="risk"><h2>Churn risk by {html.escape(content.segment_label)}</h2>',
+        f"<p>Latest scoring as of {html.escape(str(scoring.get('as_of')))}: "
+        f"{fmt_count(scoring.get('customers'))} customers.</p>",
+        segment_note,
+        table_html(content.risk, table_id="risk-table"),
+        figure_html(figs["risk_by_segment"]),
+        "</section>",
+        '<section id="actions"><h2>Recommended actions</h2>',
+        benefit,
+        table_html(content.actions, table_id="action-table"),
+        figure_html(figs["actions"]),
+        "</section>",
+        '<section id="model"><h2>Model evaluation</h2>',
+        _metrics(content.metrics),
+        *(figure_html(f) for f in content.evaluation_figures),
+        "</section>",
+        '<section id="definitions"><h2>Definitions</h2><dl class="defs">',
+        *(f"<dt>{html.escape(t)}</dt><dd>{html.escape(d)}</dd>" for t, d in DEFINITIONS),
+        "</dl></section>",
+        f"<footer>Tables as CSV: {links}. Written by <code>churn report</code>.</footer>",
+        "</main></body></html>",
+        "",
+    ]
+    return "\n".join(p for p in parts if p)
