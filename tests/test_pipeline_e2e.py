@@ -14,6 +14,8 @@ import pytest
 import yaml
 from sklearn.metrics import roc_auc_score
 
+from churn.scoring.scores import SCORE_COLUMNS
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 pytestmark = pytest.mark.e2e
@@ -48,18 +50,67 @@ def project(tmp_path_factory) -> Path:
     return root
 
 
-def test_scores_written_for_active_customers(project):
+def test_scores_cover_every_customer_with_history(project):
     scores = pd.read_csv(project / "data/scores/churn_scores.csv", dtype={"customer_id": str})
-    for col in ("customer_id", "as_of", "churn_probability", "risk_tier", "recommended_action"):
-        assert col in scores.columns
+    assert list(scores.columns) == SCORE_COLUMNS
     assert scores["customer_id"].is_unique
     assert scores["customer_id"].str.len().eq(6).all()  # leading zeros survived
-    assert scores["churn_probability"].between(0, 1).all()
-    assert set(scores["risk_tier"]) <= {"low", "medium", "high"}
-    assert scores["recommended_action"].notna().all()
+    assert set(scores["status"]) == {"active", "lapsed"}
+    active = scores[scores["status"] == "active"]
+    assert active["churn_probability"].between(0, 1).all()
+    assert active["risk_percentile"].between(0, 100).all()
+    assert set(active["risk_tier"]) <= {"low", "medium", "high"}
+    assert scores.loc[scores["status"] == "lapsed", "churn_probability"].isna().all()
+    assert scores["rfm_segment"].notna().all() and (scores["clv"] >= 0).all()
+    assert (active["value_at_risk"] - active["churn_probability"] * active["clv"]).abs().max() < 0.01
     assert scores["as_of"].nunique() == 1
     parquet = pd.read_parquet(project / "data/scores/churn_scores.parquet")
     assert len(parquet) == len(scores)
+
+
+def test_actions_respect_budget_capacity_fatigue_and_control(project):
+    params = yaml.safe_load((project / "params.yaml").read_text())["actions"]
+    playbook = {a["name"]: a for a in params["playbook"]}
+    scores = pd.read_parquet(project / "data/scores/churn_scores.parquet")
+    acted = scores[scores["priority"].notna()]
+    assert len(acted) > 0
+    assert acted["recommended_action"].map(lambda a: playbook[a]["cost"]).sum() <= params["budget"]
+    for name, count in acted["recommended_action"].value_counts().items():
+        assert playbook[name].get("capacity") is None or count <= playbook[name]["capacity"]
+    assert (acted["expected_net_benefit"] >= 0).all()  # positive before rounding to cents
+    assert acted["reason_1"].notna().all()  # every customer who gets an action gets reasons
+    assert sorted(acted["priority"].astype(int)) == list(range(1, len(acted) + 1))
+    assert (scores.loc[scores["group"] == "control", "recommended_action"] == "no_action").all()
+    assert 0.05 < (scores["group"] == "control").mean() < 0.15
+    contacts = pd.read_csv(project / "data/raw/synthetic/contacts.csv", dtype={"customer_id": str}, parse_dates=["timestamp"])
+    cutoff = pd.Timestamp(scores["as_of"].iloc[0]) + pd.Timedelta(days=1)
+    recent = contacts.loc[contacts["timestamp"] >= cutoff - pd.Timedelta(days=params["min_days_between_contacts"]), "customer_id"]
+    assert len(recent) > 0
+    assert (scores.loc[scores["customer_id"].isin(recent), "recommended_action"] == "no_action").all()
+    summary = json.loads((project / "data/scores/churn_scores.summary.json").read_text())
+    assert summary["spend"] <= summary["budget"] and summary["customers"] == len(scores)
+
+
+def test_score_a_customer_list_with_the_champion_from_mlflow(project, tmp_path):
+    scores = pd.read_parquet(project / "data/scores/churn_scores.parquet")
+    known = scores["customer_id"].iloc[:3].tolist()
+    lines = ["customer_id", *known, known[0], "NOPE-1", "0" + known[1]]
+    (tmp_path / "list.csv").write_text("\n".join(lines) + "\n")
+    out = tmp_path / "scores.csv"
+    sh(
+        [
+            "churn", "score", "--customers", str(tmp_path / "list.csv"), "--model", "models:/churn-model@champion",
+            "--as-of", "2024-11-30", "--output", str(out),
+        ],
+        project,
+    )
+    result = pd.read_csv(out, dtype={"customer_id": str})
+    assert sorted(result["customer_id"]) == sorted({*known, "NOPE-1", "0" + known[1]})  # each exactly once
+    status = result.set_index("customer_id")["status"]
+    assert status["NOPE-1"] == "unknown" and status["0" + known[1]] == "unknown"
+    assert (result["as_of"] == "2024-11-30").all()
+    summary = json.loads((tmp_path / "scores.summary.json").read_text())
+    assert summary["duplicate_ids_in_list"] == 1 and summary["by_status"]["unknown"] == 2
 
 
 def test_model_beats_chance_and_finds_true_churners(project):
@@ -68,7 +119,7 @@ def test_model_beats_chance_and_finds_true_churners(project):
     # Against the generator's ground truth, which the pipeline never reads.
     scores = pd.read_csv(project / "data/scores/churn_scores.csv", dtype={"customer_id": str})
     truth = pd.read_csv(project / "data/truth/ground_truth.csv", dtype={"customer_id": str}, parse_dates=["stop_date"])
-    merged = scores.merge(truth, on="customer_id")
+    merged = scores[scores["status"] == "active"].merge(truth, on="customer_id")
     horizon_end = pd.Timestamp(scores["as_of"].iloc[0]) + pd.Timedelta(days=91)
     truly_gone = merged["stop_date"] < horizon_end
     assert roc_auc_score(truly_gone, merged["churn_probability"]) > 0.7

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from churn.errors import ChurnError
 
-STAGES = ("generate", "ingest", "features", "train", "evaluate", "score")
+STAGES = ("generate", "ingest", "features", "train", "evaluate", "score", "report")
 
 
 def _date(text: str) -> dt.date:
@@ -30,9 +30,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("features", help="point-in-time snapshots at the training and test cutoffs")
     sub.add_parser("train", help="train LightGBM, save models/model.txt, log an MLflow run")
     sub.add_parser("evaluate", help="out-of-time metrics and plots; champion decision")
-    score = sub.add_parser("score", help="churn risk and a retention action per active customer")
+    score = sub.add_parser("score", help="risk, reasons, value and retention action per customer")
+    score.add_argument("--transactions", help="score this transactions file (mapped by params) instead of data/interim/")
+    score.add_argument("--customers", type=Path, help="CSV or Parquet list with a customer_id column: score just these")
     score.add_argument("--as-of", type=_date, help="last day of history to score with (default: newest in data)")
+    score.add_argument("--model", help="MLflow model URI, e.g. models:/churn-model@champion (default: models/)")
     score.add_argument("--output", type=Path, help="write scores here (.csv or .parquet) instead of data/scores/")
+    sub.add_parser("report", help="retention KPIs, cohorts and action summary; reports/index.html")
     sub.add_parser("summary", help="print the headline metrics and where the outputs are")
     return parser
 
@@ -52,8 +56,17 @@ def _run(args: argparse.Namespace) -> dict:
 
     stage = importlib.import_module(f"churn.stages.{args.command}")
     if args.command == "score":
-        output = args.output.resolve() if args.output else None
-        return stage.run(root, params, as_of=args.as_of, output=output)
+        if args.output is not None and args.output.suffix not in {".csv", ".parquet"}:
+            raise ChurnError(f"--output {args.output}: use a .csv or .parquet file name")
+        return stage.run(
+            root,
+            params,
+            transactions=args.transactions,
+            customers=args.customers.resolve() if args.customers else None,
+            as_of=args.as_of,
+            model_uri=args.model,
+            output=args.output.resolve() if args.output else None,
+        )
     return stage.run(root, params)
 
 

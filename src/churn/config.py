@@ -40,6 +40,7 @@ class DataSettings(_Strict):
     transactions: str
     events: str | None = None
     customers: str | None = None
+    contacts: str | None = None
     columns: ColumnMap = ColumnMap()
     timestamp_format: str | None = None
     timezone: str = "UTC"
@@ -63,7 +64,7 @@ class ChurnSettings(_Strict):
 
 
 class FeatureSettings(_Strict):
-    n_train_cutoffs: int = Field(4, ge=2)
+    n_train_cutoffs: int = Field(6, ge=2)
     cutoff_spacing_days: int = Field(30, gt=0)
 
 
@@ -74,6 +75,9 @@ class TrainSettings(_Strict):
     n_estimators: int = Field(400, gt=0)
     min_child_samples: int = Field(50, gt=0)
     early_stopping_rounds: int = Field(30, gt=0)
+    class_weight: Literal["balanced", "none"] = "none"
+    calibration: Literal["isotonic", "platt", "none"] = "platt"
+    prior: Literal["bgnbd", "none"] = "bgnbd"
 
 
 class RiskTiers(_Strict):
@@ -103,11 +107,18 @@ class Condition(_Strict):
 class Action(_Strict):
     name: str
     description: str
-    channel: str
+    channel: str  # "none" for the fallback; any other channel is a contact
+    cost: float = Field(ge=0)
+    success_rate: float = Field(ge=0, le=1)
+    capacity: int | None = Field(None, ge=0)  # customers per run; null = unlimited
     when: list[Condition] = []
 
 
 class ActionSettings(_Strict):
+    campaign: str = Field(min_length=1)
+    budget: float = Field(ge=0)
+    control_share: float = Field(0.1, ge=0, lt=1)
+    min_days_between_contacts: int = Field(14, ge=0)
     playbook: list[Action] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -115,17 +126,27 @@ class ActionSettings(_Strict):
         names = [a.name for a in self.playbook]
         if len(set(names)) != len(names):
             raise ValueError("actions.playbook has duplicate action names")
-        if self.playbook[-1].when:
+        last = self.playbook[-1]
+        if last.when or last.cost != 0 or last.channel != "none":
             raise ValueError(
-                "actions.playbook: the last action must have no conditions (the fallback), "
-                "so every customer gets a recommendation"
+                "actions.playbook: the last action must be the fallback (no conditions, cost 0, "
+                "channel none), so every customer gets a recommendation"
             )
         return self
+
+
+class ValueSettings(_Strict):
+    horizon_days: int = Field(365, gt=0)
+    margin: float = Field(0.3, gt=0, le=1)
 
 
 class MlflowSettings(_Strict):
     experiment: str = "churn"
     registered_model: str = "churn-model"
+
+
+class ReportSettings(_Strict):
+    period: Literal["month", "quarter"] = "month"
 
 
 class Params(_Strict):
@@ -136,18 +157,23 @@ class Params(_Strict):
     train: TrainSettings = TrainSettings()
     score: ScoreSettings = ScoreSettings()
     actions: ActionSettings
+    value: ValueSettings = ValueSettings()
     mlflow: MlflowSettings = MlflowSettings()
+    report: ReportSettings = ReportSettings()
 
 
 def project_root(start: Path | None = None) -> Path:
-    """The directory holding params.yaml: $DVC_ROOT when DVC runs us, else the nearest parent."""
-    env = os.environ.get("DVC_ROOT")
-    if env and (Path(env) / PARAMS_FILE).is_file():
-        return Path(env).resolve()
+    """The directory holding params.yaml: the nearest one from the working directory up, else
+    $DVC_ROOT. DVC runs each stage in the project's directory; under `dvc exp run --temp`
+    that is a temporary copy while DVC_ROOT names the parent repository, whose params and
+    outputs the experiment must not touch (tracking.py uses DVC_ROOT for the MLflow store)."""
     here = (start or Path.cwd()).resolve()
     for candidate in (here, *here.parents):
         if (candidate / PARAMS_FILE).is_file():
             return candidate
+    env = os.environ.get("DVC_ROOT")
+    if env and (Path(env) / PARAMS_FILE).is_file():
+        return Path(env).resolve()
     raise ChurnError(f"no {PARAMS_FILE} found in {here} or any parent directory")
 
 

@@ -17,7 +17,7 @@ def line_figure(
     """One line per named curve, e.g. the model and its baselines on one ROC plot."""
     fig, ax = plt.subplots(figsize=(5, 4), dpi=100)
     for name, frame in curves.items():
-        ax.plot(frame[x], frame[y], label=name)
+        ax.plot(frame[x], frame[y], label=name, marker="o" if len(frame) <= 12 else None, markersize=3)
     if diagonal:
         ax.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=1)
     ax.set_xlabel(x)
@@ -32,3 +32,14 @@ def save_png(fig: Figure, path) -> None:
     # No metadata: a timestamp or version string would change the bytes on every run.
     fig.savefig(path, format="png", metadata={"Software": None})
     plt.close(fig)
+
+
+def importance_figure(importance: pd.DataFrame, top: int = 20) -> Figure:
+    """Horizontal bars: each feature's share of the total split gain, largest on top."""
+    table = importance.head(top).iloc[::-1]
+    fig, ax = plt.subplots(figsize=(5, max(2.5, 0.25 * len(table) + 1)), dpi=100)
+    ax.barh(table["feature"], table["gain_share"], color="tab:blue")
+    ax.set_xlabel("share of total gain")
+    ax.set_title("Feature importance (LightGBM gain)")
+    fig.tight_layout()
+    return fig

@@ -12,14 +12,12 @@ from churn import io, layout
 def summarise(root: Path) -> str:
     metrics = io.read_json(root / layout.METRICS)
     scores = pd.read_parquet(root / layout.SCORES_PARQUET)
-    m, base = metrics["model"], metrics["baselines"]["recency"]
     tiers = scores["risk_tier"].value_counts()
     actions = scores["recommended_action"].value_counts()
     lines = [
         f"Out-of-time test (cutoff {metrics['test_cutoff']}, {metrics['test_customers']} customers, "
         f"churn rate {metrics['test_churn_rate']:.1%}):",
-        f"  model    ROC-AUC {m['roc_auc']:.3f}  PR-AUC {m['pr_auc']:.3f}  Brier {m['brier']:.3f}",
-        f"  recency  ROC-AUC {base['roc_auc']:.3f}  PR-AUC {base['pr_auc']:.3f}",
+        *_metric_lines(metrics),
         f"Scored {len(scores)} active customers as of {scores['as_of'].iloc[0]}: "
         + ", ".join(f"{t} {int(tiers.get(t, 0))}" for t in ("high", "medium", "low")),
         "  actions: " + ", ".join(f"{a} {int(n)}" for a, n in actions.items()),
@@ -29,3 +27,18 @@ def summarise(root: Path) -> str:
         f"  model    {layout.MODEL}; MLflow runs in mlflow.db (make ui)",
     ]
     return "\n".join(lines)
+
+
+def _metric_lines(metrics: dict) -> list[str]:
+    """One line per scorer: ranking metrics for all, probability metrics where they apply."""
+    rows = [("model", metrics["model"])] + sorted((metrics.get("baselines") or {}).items())
+    out = []
+    for name, m in rows:
+        line = (
+            f"  {name:<9} ROC-AUC {m['roc_auc']:.3f}  PR-AUC {m['pr_auc']:.3f}"
+            + (f"  top-decile lift {m['top_decile_lift']:.2f}" if "top_decile_lift" in m else "")
+        )
+        if "brier" in m:
+            line += f"  Brier {m['brier']:.3f}" + (f"  ECE {m['ece']:.3f}" if "ece" in m else "")
+        out.append(line)
+    return out

@@ -1,12 +1,18 @@
 """MLflow tracking: the only module that imports mlflow.
 
-The store is `sqlite:///<project root>/mlflow.db` with artifacts in `<root>/mlartifacts`,
-built from the project root (DVC sets DVC_ROOT), so `dvc exp run --temp` lands its runs
-in the same database as `dvc repro`.
+The store is `sqlite:///<store root>/mlflow.db` with artifacts in `<store root>/mlartifacts`.
+The store root is $DVC_ROOT when DVC runs the stage (for `dvc exp run --temp/--queue` DVC
+points it at the parent repository, not the throwaway executor directory), else the
+project root, so every experiment lands its runs in the same database as `dvc repro`.
+
+The model is logged as a pyfunc (`ChurnPyfunc`) wrapping the LightGBM trees, the BG/NBD
+prior and the calibrator, so `mlflow.pyfunc.load_model(...).predict(features)` returns
+calibrated churn probabilities.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -18,6 +24,7 @@ os.environ.setdefault("DO_NOT_TRACK", "true")
 
 import lightgbm as lgb  # noqa: E402
 import mlflow  # noqa: E402
+import mlflow.pyfunc  # noqa: E402
 import pandas as pd  # noqa: E402
 from mlflow.models import infer_signature  # noqa: E402
 from mlflow.tracking import MlflowClient  # noqa: E402
@@ -27,11 +34,20 @@ from churn.errors import ChurnError  # noqa: E402
 
 CHAMPION = "champion"
 MODEL_HASH_TAG = "model_sha256"
+DATA_HASH_TAG = "data_sha256"
 DECISION_METRIC = "test_roc_auc"
 
 
+def store_root(root: Path) -> Path:
+    """Where mlflow.db lives: $DVC_ROOT under DVC (the parent repo, also for --temp runs), else `root`."""
+    env = os.environ.get("DVC_ROOT")
+    if env and Path(env).is_dir():
+        return Path(env).resolve()
+    return Path(root).resolve()
+
+
 def tracking_uri(root: Path) -> str:
-    return f"sqlite:///{(root / 'mlflow.db').resolve()}"
+    return f"sqlite:///{(store_root(root) / 'mlflow.db').resolve()}"
 
 
 def configure(root: Path, settings: MlflowSettings) -> str:
@@ -43,15 +59,30 @@ def configure(root: Path, settings: MlflowSettings) -> str:
         if exp is not None:
             return exp.experiment_id
         return mlflow.create_experiment(
-            settings.experiment, artifact_location=(root / "mlartifacts").resolve().as_uri()
+            settings.experiment, artifact_location=(store_root(root) / "mlartifacts").resolve().as_uri()
         )
     except Exception as exc:  # sqlalchemy/mlflow raise many types for a bad store
         raise ChurnError(f"MLflow tracking store {tracking_uri(root)} is not usable: {exc}") from None
 
 
+def flatten(tree: dict, prefix: str = "") -> dict[str, Any]:
+    """{"train": {"num_leaves": 31}} -> {"train.num_leaves": 31}; lists become text."""
+    out: dict[str, Any] = {}
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(flatten(value, f"{name}."))
+        elif isinstance(value, (list, tuple)):
+            out[name] = ",".join(str(v) for v in value)
+        else:
+            out[name] = "null" if value is None else value
+    return out
+
+
 def context_tags(root: Path) -> dict[str, str]:
     """DVC experiment/stage and git commit, so a run can be traced to its code and data."""
-    tags = {k.lower(): os.environ[k] for k in ("DVC_EXP_NAME", "DVC_STAGE") if os.environ.get(k)}
+    keys = ("DVC_EXP_NAME", "DVC_STAGE", "DVC_EXP_BASELINE_REV")
+    tags = {k.lower(): os.environ[k] for k in keys if os.environ.get(k)}
     try:
         commit = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10, check=True
@@ -65,14 +96,36 @@ def context_tags(root: Path) -> dict[str, str]:
 def _pip_requirements() -> list[str]:
     # Listed explicitly: inferring them costs seconds per run.
     import numpy
+    import pydantic
+    import scipy
     import sklearn
+    import yaml
 
     return [
+        f"mlflow=={mlflow.__version__}",
         f"lightgbm=={lgb.__version__}",
         f"pandas=={pd.__version__}",
         f"numpy=={numpy.__version__}",
+        f"scipy=={scipy.__version__}",
         f"scikit-learn=={sklearn.__version__}",
+        f"pydantic=={pydantic.__version__}",
+        f"pyyaml=={yaml.__version__}",
     ]
+
+
+class ChurnPyfunc(mlflow.pyfunc.PythonModel):
+    """pyfunc wrapper: features in, calibrated churn probabilities out (one per row)."""
+
+    def load_context(self, context) -> None:
+        from churn.modeling.model import ChurnModel
+
+        meta = json.loads(Path(context.artifacts["meta"]).read_text(encoding="utf-8"))
+        booster_text = Path(context.artifacts["booster"]).read_text(encoding="utf-8")
+        self.model = ChurnModel.from_parts(booster_text, meta)
+
+    def predict(self, context, model_input, params=None):
+        frame = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)
+        return self.model.predict_proba(frame)
 
 
 def log_training(
@@ -81,22 +134,30 @@ def log_training(
     *,
     params: dict[str, Any],
     metrics: dict[str, float],
-    booster: lgb.Booster,
+    model_dir: Path,
+    model,
     example: pd.DataFrame,
     tags: dict[str, str],
     artifacts: list[Path],
+    features: list[str],
 ) -> tuple[str, str]:
-    """Start a run, log params/metrics/model, register a model version; return (run_id, version)."""
+    """Start a run, log params/metrics/features/model, register a model version; return (run_id, version).
+
+    `model_dir` holds model.txt and model.json; `model` is the loaded ChurnModel (for the signature).
+    """
     with mlflow.start_run(experiment_id=experiment_id, run_name="train") as run:
         mlflow.set_tags(tags)
         mlflow.log_params(params)
         mlflow.log_metrics(metrics)
+        mlflow.log_dict({"features": list(features)}, "features.json")
         for path in artifacts:
             mlflow.log_artifact(str(path))
-        signature = infer_signature(example, booster.predict(example))
-        info = mlflow.lightgbm.log_model(
-            booster,
+        signature = infer_signature(example, model.predict_proba(example))
+        info = mlflow.pyfunc.log_model(
             name="model",
+            python_model=ChurnPyfunc(),
+            artifacts={"booster": str(model_dir / "model.txt"), "meta": str(model_dir / "model.json")},
+            code_paths=[str(Path(__file__).resolve().parent)],
             signature=signature,
             input_example=example,
             pip_requirements=_pip_requirements(),
@@ -117,11 +178,17 @@ def find_run(experiment_id: str, model_sha: str) -> str | None:
     return runs[0].info.run_id if runs else None
 
 
-def log_evaluation(run_id: str, metrics: dict[str, float], artifacts: list[Path], artifact_dir: str) -> None:
+def log_evaluation(
+    run_id: str, metrics: dict[str, float], artifacts: dict[str, list[Path]], tags: dict[str, str] | None = None
+) -> None:
+    """Add the out-of-time metrics and the evaluation files (artifact dir -> files) to the run."""
     with mlflow.start_run(run_id=run_id):
         mlflow.log_metrics(metrics)
-        for path in artifacts:
-            mlflow.log_artifact(str(path), artifact_path=artifact_dir)
+        if tags:
+            mlflow.set_tags(tags)
+        for artifact_dir, paths in artifacts.items():
+            for path in paths:
+                mlflow.log_artifact(str(path), artifact_path=artifact_dir or None)
 
 
 def promote_if_better(settings: MlflowSettings, run_id: str, score: float) -> str:
@@ -149,3 +216,27 @@ def promote_if_better(settings: MlflowSettings, run_id: str, score: float) -> st
         decision = f"kept champion version {champ.version} ({champ_score:.4f} >= {score:.4f})"
     client.set_tag(run_id, "champion_decision", decision)
     return decision
+
+
+def runs_frame(root: Path, settings: MlflowSettings) -> pd.DataFrame:
+    """Read-only, for notebooks: every run of the experiment, newest first, one row per run
+    (run_id, status, start_time, metrics.*, params.*, tags.*)."""
+    if not (root / "mlflow.db").is_file():
+        raise ChurnError(f"{root / 'mlflow.db'}: no MLflow store yet; run `dvc repro` first")
+    mlflow.set_tracking_uri(tracking_uri(root))
+    return mlflow.search_runs(experiment_names=[settings.experiment], order_by=["attributes.start_time DESC"])
+
+
+def load_churn_model(root: Path, uri: str):
+    """The ChurnModel behind an MLflow model URI (e.g. models:/churn-model@champion), from
+    the project's store; used by `churn score --model`."""
+    mlflow.set_tracking_uri(tracking_uri(root))
+    mlflow.set_registry_uri(tracking_uri(root))
+    try:
+        loaded = mlflow.pyfunc.load_model(uri)
+    except Exception as exc:  # mlflow raises several types for a bad URI or store
+        raise ChurnError(f"--model {uri}: cannot load it from {tracking_uri(root)}: {str(exc).splitlines()[0]}") from None
+    inner = loaded.unwrap_python_model()
+    if not isinstance(inner, ChurnPyfunc):
+        raise ChurnError(f"--model {uri}: not a churn model logged by this pipeline")
+    return inner.model

@@ -25,12 +25,26 @@ from churn.config import ActionSettings
 ACTION_COLUMNS = ["recommended_action", "action_reason", "expected_net_benefit", "priority", "group"]
 
 
+def unavailable_actions(frame: pd.DataFrame, settings: ActionSettings) -> dict[str, str]:
+    """Actions whose conditions name a field these data do not have (e.g. loyalty_member
+    without a customers table): they are offered to nobody, and the summary says why."""
+    out = {}
+    for action in settings.playbook[:-1]:
+        missing = sorted({c.field for c in action.when} - set(frame.columns))
+        if missing:
+            out[action.name] = f"needs field(s) not in these data: {', '.join(missing)}"
+    return out
+
+
 def eligibility(frame: pd.DataFrame, settings: ActionSettings, recently_contacted: pd.Index) -> np.ndarray:
     """(customers, actions) True where the action is open to the customer."""
     actions = settings.playbook[:-1]  # the last one is the fallback: no action
     out = np.zeros((len(frame), len(actions)), dtype=bool)
     contacted = frame["customer_id"].isin(recently_contacted).to_numpy()
+    unavailable = unavailable_actions(frame, settings)
     for j, action in enumerate(actions):
+        if action.name in unavailable:
+            continue
         mask = pd.Series(True, index=frame.index)
         for cond in action.when:
             mask &= condition_mask(frame, cond)

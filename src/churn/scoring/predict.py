@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
 from churn.config import RiskTiers
 from churn.errors import ChurnError
+from churn.modeling.model import ChurnModel
 
 
 def check_features(model_features: list[str], available: list[str]) -> None:
@@ -27,9 +27,12 @@ def check_features(model_features: list[str], available: list[str]) -> None:
         )
 
 
-def predict_proba(booster: lgb.Booster, snapshot: pd.DataFrame, features: list[str]) -> np.ndarray:
-    """Probability of churning within the horizon, one per row of `snapshot`."""
-    return booster.predict(snapshot[features], num_threads=1)
+def predict_proba(model: ChurnModel, snapshot: pd.DataFrame, features: list[str] | None = None) -> np.ndarray:
+    """Calibrated probability of churning within the horizon, one per row of `snapshot`
+    (BG/NBD prior, trees and calibrator: see modeling/model.py)."""
+    if features is not None:
+        check_features(model.features, list(features))
+    return model.predict_proba(snapshot)
 
 
 def risk_tier(probability: pd.Series, tiers: RiskTiers) -> pd.Series:

@@ -43,6 +43,7 @@ _TEMPLATES: dict[str, str] = {
     "support_tickets_180d": "{v:.0f} support tickets in the last 180 days",
     "loyalty_member": "{member}",
     "signup_age_days": "signed up {v:.0f} days ago",
+    "purchase_pattern": "purchase pattern alone: {v:.0%} chance of no purchase in the horizon",
 }
 
 # Feature-name fragments -> the kind of problem a reason points to; the playbook can
@@ -50,7 +51,7 @@ _TEMPLATES: dict[str, str] = {
 DRIVERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("service", ("complaint", "support_ticket", "refund")),
     ("engagement", ("event", "login", "email")),
-    ("frequency", ("frequency", "active_", "interpurchase", "overdue", "recency", "trend")),
+    ("frequency", ("frequency", "active_", "interpurchase", "overdue", "recency", "trend", "purchase_pattern")),
     ("value", ("monetary", "aov", "spend")),
     ("relationship", ("loyalty", "tier", "tenure", "signup")),
 )

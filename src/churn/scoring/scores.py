@@ -1,42 +1,102 @@
-"""Assemble the per-customer scores table from a snapshot and the model's probabilities."""
+"""The per-customer scores table: who is asked for, their status, risk, value and action.
+
+Pure helpers; stages/score.py wires them to the model and the files.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from churn.actions.playbook import recommend
-from churn.config import Params
+from churn.config import RiskTiers
+from churn.errors import InputError
 from churn.scoring.predict import risk_tier
 
+STATUSES = ("active", "lapsed", "unknown")
+REASON_COLUMNS = ["reason_1", "reason_2", "reason_3"]
 SCORE_COLUMNS = [
     "customer_id",
+    "status",
     "as_of",
     "churn_probability",
+    "risk_percentile",
     "risk_tier",
+    "rfm_segment",
+    "clv",
+    "value_at_risk",
+    *REASON_COLUMNS,
     "recommended_action",
     "action_reason",
+    "expected_net_benefit",
+    "priority",
+    "group",
     "recency_days",
     "frequency",
     "monetary_total",
 ]
 
 
-def assemble_scores(snapshot: pd.DataFrame, probability: np.ndarray, params: Params) -> pd.DataFrame:
-    """One row per customer in `snapshot`, riskiest first.
+def requested_customers(raw: pd.DataFrame, source: str) -> tuple[pd.Series, int]:
+    """The ids in a customer list (column customer_id, as text), each once, in list order,
+    and how many duplicate lines were dropped."""
+    if "customer_id" not in raw.columns:
+        raise InputError(source, f"missing required column 'customer_id'; found: {', '.join(map(str, raw.columns))}", row=1, column="customer_id")
+    ids = raw["customer_id"].astype("string").str.strip()
+    empty = ids.isna() | (ids == "")
+    if empty.any():
+        row = int(np.flatnonzero(empty.to_numpy())[0]) + 2
+        raise InputError(source, "customer_id is empty", row=row, column="customer_id")
+    unique = ids.drop_duplicates().reset_index(drop=True)
+    return unique, int(len(ids) - len(unique))
 
-    Columns: customer_id, as_of (the last day of history), churn_probability (within
-    churn.horizon_days), risk_tier, recommended_action, action_reason, and the RFM values
-    recency_days, frequency, monetary_total the action rules may read.
-    """
-    frame = snapshot.reset_index(drop=True).copy()
-    frame["as_of"] = (frame["cutoff"] - pd.Timedelta(days=1)).dt.strftime("%Y-%m-%d")
-    frame["churn_probability"] = np.round(probability, 6)
-    frame["risk_tier"] = risk_tier(frame["churn_probability"], params.score.risk_tiers)
-    frame = frame.join(recommend(frame, params.actions.playbook))
-    frame["recency_days"] = frame["recency_days"].round(2)
-    frame["monetary_total"] = frame["monetary_total"].round(2)
-    out = frame[SCORE_COLUMNS].sort_values(
-        ["churn_probability", "customer_id"], ascending=[False, True], kind="stable"
-    )
-    return out.reset_index(drop=True)
+
+def with_status(snapshot: pd.DataFrame, requested: pd.Series | None, cutoff: pd.Timestamp) -> pd.DataFrame:
+    """One row per requested customer (every customer with history when none are asked
+    for), with `status`: active (in the model's population), lapsed (history, but none in
+    the last churn.active_days) or unknown (no history before the cutoff), and `as_of`."""
+    snap = snapshot.drop(columns=["split", "cutoff"], errors="ignore")
+    if requested is None:
+        frame = snap.reset_index(drop=True)
+    else:
+        frame = pd.DataFrame({"customer_id": requested.astype("string")}).merge(snap, on="customer_id", how="left")
+    known = frame["is_active"].notna()
+    status = np.where(~known, "unknown", np.where(frame["is_active"].fillna(False).astype(bool), "active", "lapsed"))
+    frame.insert(1, "status", pd.Series(status, index=frame.index, dtype="string"))
+    frame.insert(2, "as_of", (cutoff - pd.Timedelta(days=1)).strftime("%Y-%m-%d"))
+    return frame.drop(columns=["is_active"])
+
+
+def risk_columns(probability: pd.Series, tiers: RiskTiers) -> pd.DataFrame:
+    """churn_probability, risk_percentile (0-100, share of scored customers at or below)
+    and risk_tier; rows without a probability stay empty."""
+    p = probability.astype("float64")
+    percentile = (p.rank(method="max", pct=True) * 100).round(1)
+    tier = risk_tier(p.fillna(0.0), tiers).where(p.notna(), pd.NA)
+    return pd.DataFrame({"churn_probability": p.round(6), "risk_percentile": percentile, "risk_tier": tier})
+
+
+def summarise(
+    scores: pd.DataFrame, costs: dict[str, float], success: dict[str, float], budget: float, margin: float
+) -> dict:
+    """Counts by status, tier and action; spend against budget; expected customers
+    retained and revenue kept (clv / margin) by the chosen actions."""
+    acted = scores[scores["priority"].notna()]
+    p = acted["churn_probability"].fillna(1.0)  # lapsed customers count as gone
+    rate = acted["recommended_action"].map(success).astype(float)
+    spend = float(acted["recommended_action"].map(costs).sum())
+
+    def counts(col: str) -> dict[str, int]:
+        return {str(k): int(v) for k, v in scores[col].value_counts().sort_index().items()}
+
+    return {
+        "customers": int(len(scores)),
+        "by_status": counts("status"),
+        "by_risk_tier": counts("risk_tier"),
+        "by_group": counts("group"),
+        "actions": counts("recommended_action"),
+        "spend": round(spend, 2),
+        "budget": budget,
+        "expected_customers_retained": round(float((p * rate).sum()), 2),
+        "expected_revenue_kept": round(float((p * acted["clv"] / margin * rate).sum()), 2),
+        "expected_net_benefit": round(float(acted["expected_net_benefit"].sum()), 2),
+    }

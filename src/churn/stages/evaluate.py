@@ -1,16 +1,17 @@
-"""Stage `evaluate`: judge the model on the out-of-time test snapshot.
+"""Stage `evaluate`: judge the model and the classic baselines on the out-of-time test snapshot.
 
-Writes reports/metrics.json (DVC metrics), reports/plots/*.csv (DVC plots) and
-reports/figures/*.png; logs the metrics and figures to the training run in MLflow and
-moves the `champion` alias when the model beats the current champion.
+Writes reports/metrics.json (DVC metrics: the model and each baseline), reports/plots/
+(DVC plots: ROC, precision-recall, calibration, cumulative gains per scorer, and the
+feature importance) and the same as PNGs in reports/figures/; logs the metrics, plots and
+figures to the training run in MLflow and moves the `champion` alias when the model beats
+the current champion's out-of-time ROC-AUC.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-import lightgbm as lgb
+import numpy as np
 import pandas as pd
 
 from churn import io, layout, plots, tracking
@@ -18,68 +19,105 @@ from churn.config import Params
 from churn.errors import ChurnError
 from churn.features.snapshots import feature_columns
 from churn.modeling import evaluate as ev
+from churn.modeling.baselines import score_baselines
 from churn.scoring.predict import check_features, predict_proba
 from churn.stages.train import file_sha256
+from churn.stages.train import load_model as _load_model
+
+# (curve, x column, y column, title, diagonal reference line, probabilities only)
+CURVES = (
+    ("roc", "fpr", "tpr", "ROC (out-of-time test)", True, False),
+    ("precision_recall", "recall", "precision", "Precision-recall (out-of-time test)", False, False),
+    ("calibration", "predicted", "observed", "Calibration (out-of-time test)", True, True),
+    ("gains", "customers", "captured", "Cumulative gains (out-of-time test)", True, False),
+)
+_POINTS = {
+    "roc": ev.roc_points,
+    "precision_recall": ev.precision_recall_points,
+    "calibration": ev.calibration_points,
+    "gains": ev.gains_points,
+}
 
 
-def load_model(root: Path) -> tuple[lgb.Booster, list[str]]:
-    model_path = root / layout.MODEL
-    if not model_path.exists():
-        raise ChurnError(f"{model_path}: no trained model; run `dvc repro train` first")
-    meta = json.loads((root / layout.MODEL_META).read_text(encoding="utf-8"))
-    return lgb.Booster(model_file=str(model_path)), meta["features"]
+def load_model(root: Path):
+    """(ChurnModel, features): kept here for callers that score (stages/score.py)."""
+    return _load_model(root)
+
+
+def flat_metrics(metrics: dict) -> dict[str, float]:
+    """MLflow metric names: test_<metric> for the model, baseline_<name>_<metric> for baselines."""
+    flat = {f"test_{k}": v for k, v in metrics["model"].items()}
+    for name, values in metrics["baselines"].items():
+        flat.update({f"baseline_{name}_{k}": v for k, v in values.items()})
+    flat.update({f"bgnbd_{k}": v for k, v in metrics["bgnbd_params"].items()})
+    flat.update({"test_customers": float(metrics["test_customers"]), "test_churn_rate": metrics["test_churn_rate"]})
+    return flat
 
 
 def run(root: Path, params: Params) -> dict:
-    booster, features = load_model(root)
+    model, features = load_model(root)
     snaps = pd.read_parquet(root / layout.SNAPSHOTS)
     test = snaps[snaps["split"] == "test"]
+    if test.empty or test["churned"].nunique() < 2:
+        raise ChurnError("the out-of-time test snapshot is empty or holds only one class; nothing to evaluate")
     check_features(features, feature_columns(snaps))
     y = test["churned"].to_numpy()
-    scores = {"model": predict_proba(booster, test, features), "recency": ev.recency_baseline(test)}
+    try:
+        baselines = score_baselines(test, params.churn.horizon_days)
+    except ValueError as exc:
+        raise ChurnError(f"baselines failed on the test snapshot: {exc}") from None
+    scores: dict[str, np.ndarray] = {"model": predict_proba(model, test, features), **baselines.scores}
+    probabilities = {"model"} | {n for n in baselines.scores if baselines.is_probability(n)}
     metrics = {
         "test_cutoff": str(test["cutoff"].max().date()),
         "test_customers": int(len(test)),
         "test_churn_rate": round(float(y.mean()), 6),
         "model": ev.probability_metrics(y, scores["model"]),
-        "baselines": {"recency": ev.ranking_metrics(y, scores["recency"])},
+        "baselines": {
+            name: (ev.probability_metrics if name in probabilities else ev.ranking_metrics)(y, s)
+            for name, s in baselines.scores.items()
+        },
+        "bgnbd_params": baselines.bgnbd_params.as_dict(),
     }
 
-    curves = {
-        "roc": ({n: ev.roc_points(y, p) for n, p in scores.items()}, "fpr", "tpr", "ROC (out-of-time test)", True),
-        "precision_recall": (
-            {n: ev.precision_recall_points(y, p) for n, p in scores.items()},
-            "recall",
-            "precision",
-            "Precision-recall (out-of-time test)",
-            False,
-        ),
-        "calibration": (
-            {"model": ev.calibration_points(y, scores["model"])},
-            "predicted",
-            "observed",
-            "Calibration (out-of-time test)",
-            True,
-        ),
-    }
-    figure_paths = []
-    for name, (per_model, x, yname, title, diagonal) in curves.items():
-        for model_name, table in per_model.items():
-            io.write_table(table, root / layout.PLOTS / name / f"{model_name}.csv")
-        png = root / layout.FIGURES / f"{name}.png"
-        with io.atomic_path(png) as tmp:
-            plots.save_png(plots.line_figure(per_model, x, yname, title, diagonal), tmp)
-        figure_paths.append(png)
+    plot_files: list[Path] = []
+    figure_files: list[Path] = []
+    for name, x, yname, title, diagonal, probs_only in CURVES:
+        per_scorer = {n: _POINTS[name](y, s) for n, s in scores.items() if n in probabilities or not probs_only}
+        for scorer, table in per_scorer.items():
+            path = root / layout.PLOTS / name / f"{scorer}.csv"
+            io.write_table(table, path)
+            plot_files.append(path)
+        figure_files.append(_figure(root, name, plots.line_figure(per_scorer, x, yname, title, diagonal)))
+    importance = ev.feature_importance(model.booster, features)
+    path = root / layout.PLOTS / "feature_importance.csv"
+    io.write_table(importance, path)
+    plot_files.append(path)
+    figure_files.append(_figure(root, "feature_importance", plots.importance_figure(importance)))
     io.write_json(metrics, root / layout.METRICS)
 
-    flat = {f"test_{k}": v for k, v in metrics["model"].items()}
-    flat.update({f"baseline_recency_{k}": v for k, v in metrics["baselines"]["recency"].items()})
+    flat = flat_metrics(metrics)
     experiment_id = tracking.configure(root, params.mlflow)
     run_id = tracking.find_run(experiment_id, file_sha256(root / layout.MODEL))
     if run_id is None:
         raise ChurnError(
             "no MLflow run found for models/model.txt (was mlflow.db deleted?); rerun `dvc repro --force train`"
         )
-    tracking.log_evaluation(run_id, flat, figure_paths, "figures")
-    decision = tracking.promote_if_better(params.mlflow, run_id, flat["test_roc_auc"])
-    return {"roc_auc": metrics["model"]["roc_auc"], "champion": decision}
+    artifacts: dict[str, list[Path]] = {"figures": figure_files, "": [root / layout.METRICS]}
+    for path in plot_files:  # keep reports/plots/<curve>/<scorer>.csv apart in MLflow too
+        artifacts.setdefault(path.parent.relative_to(root / "reports").as_posix(), []).append(path)
+    tracking.log_evaluation(run_id, flat, artifacts)
+    decision = tracking.promote_if_better(params.mlflow, run_id, flat[tracking.DECISION_METRIC])
+    return {
+        "roc_auc": {"model": metrics["model"]["roc_auc"]}
+        | {n: m["roc_auc"] for n, m in metrics["baselines"].items()},
+        "ece": metrics["model"]["ece"],
+        "champion": decision,
+    }
+
+
+def _figure(root: Path, name: str, fig) -> Path:
+    png = root / layout.FIGURES / f"{name}.png"
+    with io.atomic_path(png) as tmp:
+        plots.save_png(fig, tmp)
+    return png

@@ -36,7 +36,8 @@ def resolve(root: Path, path: str, key: str) -> Path:
     return full
 
 
-def _load(root: Path, key: str, path: str, validator, params: Params, text_columns: tuple[str, ...]) -> Validated:
+def load_table(root: Path, key: str, path: str, validator, params: Params, text_columns: tuple[str, ...]) -> Validated:
+    """Read one table named by params key `key` and validate it with `validator`."""
     file = resolve(root, path, key)
     data = params.data
     raw = io.read_table(file, text_columns, delimiter=data.delimiter, encoding=data.encoding, source=path)
@@ -46,15 +47,15 @@ def _load(root: Path, key: str, path: str, validator, params: Params, text_colum
 def run(root: Path, params: Params) -> dict:
     data = params.data
     cid = data.columns.customer_id
-    results = {"transactions": _load(root, "data.transactions", data.transactions, validate_transactions, params, (cid,))}
+    results = {"transactions": load_table(root, "data.transactions", data.transactions, validate_transactions, params, (cid,))}
     if results["transactions"].table.empty:
         raise InputError(data.transactions, "no usable transactions (every row was filtered or rejected)")
     if data.events:
-        results["events"] = _load(root, "data.events", data.events, validate_events, params, ("customer_id",))
+        results["events"] = load_table(root, "data.events", data.events, validate_events, params, ("customer_id",))
     if data.contacts:
-        results["contacts"] = _load(root, "data.contacts", data.contacts, validate_contacts, params, ("customer_id",))
+        results["contacts"] = load_table(root, "data.contacts", data.contacts, validate_contacts, params, ("customer_id",))
     if data.customers:
-        results["customers"] = _load(
+        results["customers"] = load_table(
             root, "data.customers", data.customers, validate_customers, params, ("customer_id",)
         )
 

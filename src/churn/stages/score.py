@@ -1,7 +1,10 @@
-"""Stage `score` (and `churn score`): churn risk and a retention action per active customer.
+"""Stage `score` and `churn score`: for every customer the risk, the reasons, the value and
+the retention action that pays best under the budget.
 
-By default scores every active customer at the newest cutoff of the ingested data and
-writes data/scores/churn_scores.csv and .parquet. `as_of` scores as of an earlier day.
+Default (the DVC stage): every customer with history in the ingested data, as of its
+newest day, with the local model; writes data/scores/churn_scores.csv and .parquet and
+data/scores/churn_scores.summary.json. `churn score` can instead score another
+transactions file, a customer list, an earlier as-of day, or a model from MLflow.
 """
 
 from __future__ import annotations
@@ -9,26 +12,96 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import ibis
+import numpy as np
 import pandas as pd
+from tqdm import tqdm
 
 from churn import io, layout
-from churn.actions.playbook import describe
+from churn.actions.control import recently_contacted
+from churn.actions.plan import plan_actions
 from churn.config import Params
+from churn.data.validation import validate_transactions
 from churn.errors import ChurnError
+from churn.features.segments import rfm_scores
 from churn.features.snapshots import build_snapshots, cutoff_for_as_of, feature_columns, scoring_cutoff
-from churn.scoring.predict import check_features, predict_proba
-from churn.scoring.scores import assemble_scores
-from churn.stages.evaluate import load_model
+from churn.modeling.model import ChurnModel
+from churn.scoring.predict import check_features
+from churn.scoring.reasons import top_reasons
+from churn.scoring.scores import SCORE_COLUMNS, requested_customers, risk_columns, summarise, with_status
+from churn.scoring.value import customer_value
 from churn.stages.features import open_tables
+from churn.stages.ingest import load_table
+
+CHUNK_ROWS = 200_000  # rows per prediction batch: memory stays flat as the list grows
 
 
-def run(root: Path, params: Params, as_of: dt.date | None = None, output: Path | None = None) -> dict:
-    booster, features = load_model(root)
+def _load_model(root: Path, model_uri: str | None) -> ChurnModel:
+    if model_uri:
+        from churn import tracking  # only when asked: importing mlflow costs seconds
+
+        return tracking.load_churn_model(root, model_uri)
+    from churn.stages.train import load_model
+
+    return load_model(root)[0]
+
+
+def _predict(model: ChurnModel, frame: pd.DataFrame, progress: bool) -> np.ndarray:
+    out = np.empty(len(frame))
+    starts = range(0, len(frame), CHUNK_ROWS)
+    for start in tqdm(starts, desc="scoring", unit="chunk", disable=not progress or len(starts) < 3):
+        out[start : start + CHUNK_ROWS] = model.predict_proba(frame.iloc[start : start + CHUNK_ROWS])
+    return out
+
+
+def _reasons(model: ChurnModel, frame: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
+    """Plain-word reasons from the trees' SHAP values (pred_contrib), plus the BG/NBD
+    prior's pull (its log-odds against the batch mean) as one more contribution when the
+    model starts from that prior."""
+    sub = frame.iloc[rows]
+    features = list(model.features)
+    names = features + (["purchase_pattern"] if model.prior is not None else [])
+    prior_mean = float(model.prior.log_odds(sub).mean()) if model.prior is not None and len(sub) else 0.0
+    parts = []
+    for start in range(0, len(sub), CHUNK_ROWS):
+        chunk = sub.iloc[start : start + CHUNK_ROWS]
+        contrib = model.booster.predict(chunk[features], pred_contrib=True, num_threads=1)
+        values = chunk[features].copy()
+        if model.prior is not None:
+            prior = model.prior.log_odds(chunk)
+            contrib = np.column_stack([contrib[:, :-1], prior - prior_mean, contrib[:, -1]])
+            values["purchase_pattern"] = 1.0 / (1.0 + np.exp(-prior))
+        parts.append(top_reasons(contrib, values, names))
+    return pd.concat(parts) if parts else pd.DataFrame(index=sub.index)
+
+
+def _inputs(root: Path, params: Params, transactions: str | None):
+    """DuckDB connection, transactions, events, customers (ingested, or a file given now)."""
     con, tx, events, customers = open_tables(root)
-    if as_of is not None:
-        cutoff = cutoff_for_as_of(as_of)
-    else:
-        cutoff = scoring_cutoff(pd.Timestamp(con.execute(tx.timestamp.max())))
+    rejected = 0
+    if transactions:
+        result = load_table(root, "--transactions", transactions, validate_transactions, params, (params.data.columns.customer_id,))
+        if result.table.empty:
+            raise ChurnError(f"{transactions}: no usable transactions")
+        tx = ibis.memtable(result.table)
+        rejected = result.counts["rows_rejected"]
+    return con, tx, events, customers, rejected
+
+
+def run(
+    root: Path,
+    params: Params,
+    *,
+    transactions: str | None = None,
+    customers: Path | None = None,
+    as_of: dt.date | None = None,
+    model_uri: str | None = None,
+    output: Path | None = None,
+    progress: bool = True,
+) -> dict:
+    model = _load_model(root, model_uri)
+    con, tx, events, customer_table, rejected = _inputs(root, params, transactions)
+    cutoff = cutoff_for_as_of(as_of) if as_of else scoring_cutoff(pd.Timestamp(con.execute(tx.timestamp.max())))
     snap = build_snapshots(
         con,
         tx,
@@ -36,19 +109,67 @@ def run(root: Path, params: Params, as_of: dt.date | None = None, output: Path |
         active_days=params.churn.active_days,
         horizon_days=None,
         events=events,
-        customers=customers,
+        customers=customer_table,
+        active_only=False,
     )
-    if snap.empty:
-        raise ChurnError(f"no active customers as of {(cutoff - pd.Timedelta(days=1)).date()}")
-    check_features(features, feature_columns(snap))
-    scores = assemble_scores(snap, predict_proba(booster, snap, features), params)
+    check_features(model.features, feature_columns(snap))
+    if "rfm_segment" not in snap.columns:
+        snap = snap.join(rfm_scores(snap))
+
+    requested, duplicates = None, 0
+    if customers is not None:
+        requested, duplicates = requested_customers(io.read_table(customers, ("customer_id",)), str(customers))
+    frame = with_status(snap, requested, cutoff)
+
+    active = np.flatnonzero((frame["status"] == "active").to_numpy())
+    probability = pd.Series(np.nan, index=frame.index)
+    probability.iloc[active] = _predict(model, frame.iloc[active], progress)
+    frame = frame.join(risk_columns(probability, params.score.risk_tiers))
+
+    known = np.flatnonzero((frame["status"] != "unknown").to_numpy())
+    value = customer_value(frame.iloc[known], params.value.horizon_days, params.value.margin)
+    frame = frame.join(value[["clv"]])
+    frame["value_at_risk"] = (frame["churn_probability"] * frame["clv"]).round(2)
+
+    # Reasons where they can matter: customers for whom some action could pay.
+    actions = params.actions.playbook[:-1]
+    best_gain = max((a.success_rate for a in actions), default=0.0)
+    cheapest = min((a.cost for a in actions), default=0.0)
+    at_stake = frame["churn_probability"].fillna(1.0) * frame["clv"].fillna(0.0)
+    candidates = np.flatnonzero(((frame["status"] == "active") & (at_stake * best_gain > cheapest)).to_numpy())
+    reasons = _reasons(model, frame, candidates)
+    frame = frame.join(reasons)
+    lapsed = frame["status"] == "lapsed"
+    frame.loc[lapsed, "reason_1"] = "no purchase for " + frame.loc[lapsed, "recency_days"].round().astype("Int64").astype("string") + " days (lapsed)"
+    frame.loc[lapsed, "top_driver"] = "lapsed"
+
+    contacts_path = root / layout.INTERIM_CONTACTS
+    contacted = pd.Index([])
+    if contacts_path.exists():
+        contacted = recently_contacted(pd.read_parquet(contacts_path), cutoff, params.actions.min_days_between_contacts)
+    frame = frame.join(plan_actions(frame, params.actions, contacted))
+
+    for col in ("recency_days", "monetary_total"):
+        frame[col] = frame[col].round(2)
+    scores = frame[SCORE_COLUMNS].sort_values(
+        ["priority", "churn_probability", "customer_id"], ascending=[True, False, True], na_position="last", kind="stable"
+    ).reset_index(drop=True)
+
     targets = [output] if output else [root / layout.SCORES_CSV, root / layout.SCORES_PARQUET]
     for target in targets:
         io.write_table(scores, target)
-    return {
-        "as_of": scores["as_of"].iloc[0],
-        "customers": int(len(scores)),
-        "risk_tiers": scores["risk_tier"].value_counts().sort_index().to_dict(),
-        "actions": describe(scores),
-        "outputs": [str(t) for t in targets],
-    }
+    summary = summarise(
+        scores,
+        {a.name: a.cost for a in params.actions.playbook},
+        {a.name: a.success_rate for a in params.actions.playbook},
+        params.actions.budget,
+        params.value.margin,
+    )
+    summary.update(
+        as_of=str((cutoff - pd.Timedelta(days=1)).date()),
+        duplicate_ids_in_list=duplicates,
+        rejected_transaction_rows=rejected,
+        outputs=[str(t) for t in targets],
+    )
+    io.write_json(summary, targets[0].with_suffix(".summary.json"))
+    return summary

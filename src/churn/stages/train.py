@@ -1,8 +1,11 @@
-"""Stage `train`: fit LightGBM on the training snapshots; save the model; log an MLflow run.
+"""Stage `train`: fit the calibrated churn model on the training snapshots; save it; log an MLflow run.
 
-Writes models/model.txt (LightGBM text format) and models/model.json (feature list and
-training facts). Run ids stay out of these files so a rerun reproduces them byte for byte;
-the MLflow run is found again by the model file's hash.
+Writes models/model.txt (the LightGBM trees, text format) and models/model.json (features,
+calibrator, BG/NBD prior, training facts and the data fingerprint). Run ids and times stay
+out of these files, so a rerun reproduces them byte for byte; the MLflow run is found again
+by the model file's hash. The run logs every model-relevant param, the feature list, the
+data fingerprint, the DVC context and the model as a pyfunc that returns calibrated
+churn probabilities, registered as a new version of `mlflow.registered_model`.
 """
 
 from __future__ import annotations
@@ -14,48 +17,94 @@ import pandas as pd
 
 from churn import io, layout, tracking
 from churn.config import Params
+from churn.errors import ChurnError
 from churn.features.snapshots import feature_columns
+from churn.modeling.model import ChurnModel
 from churn.modeling.train import lgb_params, train_model
+
+# The params sections that shape the model and its evaluation (logged to MLflow, flattened).
+MODEL_PARAM_SECTIONS = ("data", "generate", "churn", "features", "train", "mlflow")
 
 
 def file_sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def model_params(params: Params) -> dict[str, object]:
+    """Every model-relevant setting, flattened to dotted keys (`train.num_leaves`)."""
+    raw = params.model_dump(mode="json")
+    flat = tracking.flatten({k: raw[k] for k in MODEL_PARAM_SECTIONS if k in raw})
+    if params.data.source != "synthetic":
+        flat = {k: v for k, v in flat.items() if not k.startswith("generate.")}
+    return flat
+
+
 def run(root: Path, params: Params) -> dict:
     snaps = pd.read_parquet(root / layout.SNAPSHOTS)
     train = snaps[snaps["split"] == "train"]
     features = feature_columns(snaps)
-    model = train_model(train, features, params.train)
-    io.write_text(model.booster.model_to_string(), root / layout.MODEL)
+    try:
+        trained = train_model(train, features, params.train, params.churn.horizon_days)
+    except ValueError as exc:
+        raise ChurnError(f"training failed: {exc}") from None
+    data_sha = file_sha256(root / layout.SNAPSHOTS)
+    io.write_text(trained.booster.model_to_string(), root / layout.MODEL)
     meta = {
-        "features": model.feature_names,
-        "best_iteration": model.best_iteration,
-        "validation_cutoff": str(model.validation_cutoff.date()),
-        "train_cutoffs": sorted(str(c.date()) for c in train["cutoff"].unique()),
+        **trained.model.to_dict(),
+        "best_iteration": trained.best_iteration,
+        "validation_cutoff": str(trained.validation_cutoff.date()),
+        "probe_cutoffs": [str(c.date()) for c in trained.probe_cutoffs],
+        "train_cutoffs": [str(c.date()) for c in trained.train_cutoffs],
         "train_rows": int(len(train)),
         "horizon_days": params.churn.horizon_days,
+        "class_weight": params.train.class_weight,
         "lightgbm_params": lgb_params(params.train),
+        "data_sha256": data_sha,
     }
     io.write_json(meta, root / layout.MODEL_META)
 
     sha = file_sha256(root / layout.MODEL)
     experiment_id = tracking.configure(root, params.mlflow)
     logged_params = {
-        **{f"train.{k}": v for k, v in params.train.model_dump().items()},
-        **{f"churn.{k}": v for k, v in params.churn.model_dump().items()},
-        **{f"features.{k}": v for k, v in params.features.model_dump().items()},
-        "best_iteration": model.best_iteration,
+        **model_params(params),
+        "best_iteration": trained.best_iteration,
         "n_features": len(features),
+        "validation_cutoff": meta["validation_cutoff"],
     }
+    if trained.model.prior is not None:
+        logged_params.update({f"prior.{k}": v for k, v in trained.model.prior.to_dict().items()})
     run_id, version = tracking.log_training(
         experiment_id,
         params.mlflow,
         params=logged_params,
         metrics={"train_rows": float(len(train)), "train_churn_rate": float(train["churned"].mean())},
-        booster=model.booster,
+        model_dir=root / layout.MODEL.parent,
+        model=trained.model,
         example=train[features].head(5),
-        tags={tracking.MODEL_HASH_TAG: sha, **tracking.context_tags(root)},
+        tags={
+            tracking.MODEL_HASH_TAG: sha,
+            tracking.DATA_HASH_TAG: data_sha,
+            **tracking.context_tags(root),
+        },
         artifacts=[root / layout.MODEL_META],
+        features=features,
     )
-    return {"run_id": run_id, "model_version": version, "best_iteration": model.best_iteration}
+    return {
+        "run_id": run_id,
+        "model_version": version,
+        "best_iteration": trained.best_iteration,
+        "calibration": params.train.calibration,
+        "prior": params.train.prior,
+    }
+
+
+def load_model(root: Path) -> tuple[ChurnModel, list[str]]:
+    """The trained model (trees, calibrator, prior) and its feature list, from models/."""
+    model_path, meta_path = root / layout.MODEL, root / layout.MODEL_META
+    if not model_path.exists() or not meta_path.exists():
+        raise ChurnError(f"{model_path}: no trained model; run `dvc repro train` first")
+    meta = io.read_json(meta_path)
+    if "calibration" not in meta:
+        raise ChurnError(f"{meta_path}: written by an older version without calibration; run `dvc repro train`")
+    model = ChurnModel.from_parts(model_path.read_text(encoding="utf-8"), meta)
+    return model, model.features

@@ -1,0 +1,232 @@
+"""The BG/NBD "buy till you die" model (Fader, Hardie and Lee, 2005), compact and vectorised.
+
+Each customer buys at a Poisson rate lambda while alive and, after each purchase, drops out
+for good with probability p; lambda ~ Gamma(r, alpha) and p ~ Beta(a, b) across customers.
+Per customer the model needs, in one time unit (days here):
+
+- x:   repeat purchases (purchases after the first one)
+- t_x: time from the first to the last purchase (0 when x = 0)
+- T:   time from the first purchase to the end of the observation period
+
+`summary_from_snapshot` derives them from the snapshot features with the "distinct purchase
+days" convention of lifetimes' `summary_data_from_transaction_data`: x = active_days - 1,
+t_x = days from the first to the last purchase day, T = days from the first purchase day
+to the as-of day (see its docstring).
+
+Fitting is maximum likelihood with scipy (L-BFGS-B on the log parameters, analytic
+gradient); customers with identical histories are fitted once with a weight, and 100,000
+customers fit in about two seconds. Only numpy and scipy are used, so the same inputs give
+the same parameters on every run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import optimize
+from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
+
+
+@dataclass(frozen=True)
+class BgNbdParams:
+    """Fitted BG/NBD parameters (alpha is in the time unit of the data, days in the pipeline)."""
+
+    r: float
+    alpha: float
+    a: float
+    b: float
+
+    def as_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+
+def summary_from_snapshot(snapshot: pd.DataFrame) -> pd.DataFrame:
+    """x, t_x, T in whole days, one row per snapshot row (same index), from the features
+    active_days, tenure_days and recency_days.
+
+    The convention of lifetimes' `summary_data_from_transaction_data(freq="D",
+    observation_period_end=<as-of day>)`, with which the published CDNOW parameters were
+    estimated: a purchase is a *distinct day with a transaction* (same-day orders count
+    once; refund days count, as in `active_days`), and times are whole days between dates:
+
+    - x   = active_days - 1                  repeat purchase days
+    - T   = as-of day - first purchase day   = ceil(tenure_days) - 1
+    - t_x = last - first purchase day        = T - (ceil(recency_days) - 1)
+
+    where the as-of day is the last day of history (the day before the cutoff).
+    """
+    tenure = snapshot["tenure_days"].to_numpy(dtype=float)
+    recency = snapshot["recency_days"].to_numpy(dtype=float)
+    # Features are fractional days from timestamps to the cutoff; the tolerance absorbs
+    # floating-point noise on midnight timestamps.
+    T = np.ceil(tenure - 1e-6) - 1.0
+    since_last = np.ceil(recency - 1e-6) - 1.0
+    x = (snapshot["active_days"].to_numpy(dtype=float) - 1.0).clip(min=0.0)
+    t_x = np.where(x > 0, (T - since_last).clip(min=0.0), 0.0)
+    return pd.DataFrame({"x": x, "t_x": t_x, "T": T.clip(min=0.0)}, index=snapshot.index)
+
+
+def _check(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
+    if not (x.shape == t_x.shape == T.shape):
+        raise ValueError("x, t_x and T must have the same length")
+    if x.size == 0:
+        raise ValueError("BG/NBD needs at least one customer")
+    if np.isnan(x).any() or np.isnan(t_x).any() or np.isnan(T).any():
+        raise ValueError("x, t_x and T must not be missing")
+    if (x < 0).any() or (t_x < 0).any() or (t_x > T + 1e-9).any():
+        raise ValueError("need x >= 0 and 0 <= t_x <= T for every customer")
+    return x, t_x, T
+
+
+def _loglik_terms(
+    r: float, alpha: float, a: float, b: float, x: np.ndarray, t_x: np.ndarray, T: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(log-likelihood per customer, log 'alive' term, log 'dropped out' term) - the likelihood
+    is A1 * (exp(alive) + exp(dead)), eq. (6) of Fader, Hardie and Lee (2005)."""
+    a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
+    alive = betaln(a, b + x) - betaln(a, b) - (r + x) * np.log(alpha + T)
+    repeat = x > 0
+    dead = np.full_like(x, -np.inf)
+    xr = x[repeat]
+    dead[repeat] = betaln(a + 1, b + xr - 1) - betaln(a, b) - (r + xr) * np.log(alpha + t_x[repeat])
+    return a1 + np.logaddexp(alive, dead), alive, dead
+
+
+def log_likelihood(params: BgNbdParams, x, t_x, T) -> float:
+    """Total log-likelihood of the customers' (x, t_x, T) under `params`."""
+    x, t_x, T = _check(x, t_x, T)
+    return float(_loglik_terms(params.r, params.alpha, params.a, params.b, x, t_x, T)[0].sum())
+
+
+def _negll_and_grad(theta: np.ndarray, x, t_x, T, weights, n) -> tuple[float, np.ndarray]:
+    """Mean negative log-likelihood and its gradient with respect to the log parameters."""
+    r, alpha, a, b = np.exp(theta)
+    ll, alive, dead = _loglik_terms(r, alpha, a, b, x, t_x, T)
+    w_alive = expit(alive - dead)  # share of the likelihood from the "still alive" branch
+    w_dead = 1.0 - w_alive
+    repeat = x > 0
+    log_at = np.log(alpha + T)
+    log_ax = np.where(repeat, np.log(alpha + t_x), 0.0)
+    d_r = digamma(r + x) - digamma(r) + np.log(alpha) - w_alive * log_at - w_dead * log_ax
+    d_alpha = r / alpha - w_alive * (r + x) / (alpha + T) - w_dead * np.where(repeat, (r + x) / (alpha + t_x), 0.0)
+    dig_ab = digamma(a + b)
+    d_a_alive = digamma(a) - digamma(a + b + x) - digamma(a) + dig_ab
+    d_b_alive = digamma(b + x) - digamma(a + b + x) - digamma(b) + dig_ab
+    d_a_dead = digamma(a + 1) - digamma(a + b + x) - digamma(a) + dig_ab
+    d_b_dead = np.where(repeat, digamma(b + np.maximum(x, 1) - 1), 0.0) - digamma(a + b + x) - digamma(b) + dig_ab
+    d_a = w_alive * d_a_alive + w_dead * d_a_dead
+    d_b = w_alive * d_b_alive + w_dead * d_b_dead
+    grad = -np.array(
+        [
+            np.dot(weights, d_r) * r,
+            np.dot(weights, d_alpha) * alpha,
+            np.dot(weights, d_a) * a,
+            np.dot(weights, d_b) * b,
+        ]
+    ) / n
+    return -float(np.dot(weights, ll)) / n, grad
+
+
+def fit(x, t_x, T, *, max_iter: int = 500) -> BgNbdParams:
+    """Maximum-likelihood BG/NBD parameters for customers' (x, t_x, T).
+
+    Customers with identical (x, t_x, T) are collapsed into one weighted row first, so the
+    cost grows with the number of distinct histories rather than customers.
+    """
+    x, t_x, T = _check(x, t_x, T)
+    if not (x > 0).any():
+        raise ValueError("BG/NBD needs at least one customer with a repeat purchase")
+    unique, weights = np.unique(np.column_stack([x, t_x, T]), axis=0, return_counts=True)
+    ux, utx, uT = unique[:, 0], unique[:, 1], unique[:, 2]
+    weights = weights.astype(float)
+    n = float(weights.sum())
+    # Start from the moment-like guess: rate = repeat purchases per unit of time.
+    rate = max(float(np.dot(weights, ux) / np.dot(weights, uT)), 1e-6)
+    theta0 = np.log([1.0, 1.0 / rate, 1.0, 1.0])
+    result = optimize.minimize(
+        _negll_and_grad,
+        theta0,
+        args=(ux, utx, uT, weights, n),
+        jac=True,
+        method="L-BFGS-B",
+        bounds=[(-20.0, 20.0)] * 4,
+        options={"maxiter": max_iter, "ftol": 1e-13, "gtol": 1e-9},
+    )
+    if not np.isfinite(result.fun):
+        raise ValueError(f"BG/NBD fit did not converge: {result.message}")
+    r, alpha, a, b = (float(v) for v in np.exp(result.x))
+    return BgNbdParams(r=r, alpha=alpha, a=a, b=b)
+
+
+def probability_alive(params: BgNbdParams, x, t_x, T) -> np.ndarray:
+    """P(still alive at T | x, t_x, T): eq. (A10) in Fader, Hardie and Lee (2005)."""
+    x, t_x, T = _check(x, t_x, T)
+    _, alive, dead = _loglik_terms(params.r, params.alpha, params.a, params.b, x, t_x, T)
+    return expit(alive - dead)
+
+
+def probability_no_purchase(params: BgNbdParams, horizon: float, x, t_x, T) -> np.ndarray:
+    """P(no purchase in (T, T + horizon] | x, t_x, T), the BG/NBD churn probability.
+
+    A customer alive at T makes no purchase in the next `horizon` with probability
+    E[exp(-lambda * horizon)] under the posterior lambda ~ Gamma(r + x, alpha + T) (a drop-out
+    can only follow a purchase), so P = 1 - P(alive) * (1 - ((alpha + T) / (alpha + T + horizon)) ** (r + x)).
+    """
+    x, t_x, T = _check(x, t_x, T)
+    p_alive = probability_alive(params, x, t_x, T)
+    buys = -np.expm1((params.r + x) * (np.log(params.alpha + T) - np.log(params.alpha + T + horizon)))
+    return 1.0 - p_alive * buys
+
+
+def expected_purchases(params: BgNbdParams, horizon: float, x, t_x, T) -> np.ndarray:
+    """E[purchases in (T, T + horizon] | x, t_x, T]: eq. (10) in Fader, Hardie and Lee (2005)."""
+    x, t_x, T = _check(x, t_x, T)
+    r, alpha, a, b = params.r, params.alpha, params.a, params.b
+    z = horizon / (alpha + T + horizon)
+    head = (a + b + x - 1) / (a - 1)
+    body = 1 - ((alpha + T) / (alpha + T + horizon)) ** (r + x) * hyp2f1(r + x, b + x, a + b + x - 1, z)
+    denom = 1 + (x > 0) * (a / (b + np.maximum(x, 1) - 1)) * ((alpha + T) / (alpha + t_x)) ** (r + x)
+    return head * body / denom
+
+
+def simulate(params: BgNbdParams, T, horizon: float, seed: int) -> pd.DataFrame:
+    """Draw customers from the BG/NBD process: x, t_x, T over [0, T] and x_future, the
+    purchases in (T, T + horizon]. The first purchase is at time 0; after each repeat
+    purchase the customer drops out with probability p. For tests and benchmarks."""
+    rng = np.random.default_rng(seed)
+    T = np.asarray(T, dtype=float)
+    n = T.size
+    lam = rng.gamma(params.r, 1.0 / params.alpha, n)
+    p = rng.beta(params.a, params.b, n)
+    t = np.zeros(n)
+    x = np.zeros(n)
+    t_x = np.zeros(n)
+    x_future = np.zeros(n)
+    going = np.ones(n, dtype=bool)
+    while going.any():
+        idx = np.flatnonzero(going)
+        t[idx] += rng.exponential(1.0, idx.size) / lam[idx]
+        within = t[idx] <= T[idx] + horizon
+        buy = idx[within]
+        past = buy[t[buy] <= T[buy]]
+        x[past] += 1
+        t_x[past] = t[past]
+        x_future[buy[t[buy] > T[buy]]] += 1
+        going[idx[~within]] = False
+        going[buy[rng.random(buy.size) < p[buy]]] = False
+    return pd.DataFrame({"x": x, "t_x": t_x, "T": T, "x_future": x_future})
+
+
+def fit_snapshot(snapshot: pd.DataFrame) -> BgNbdParams:
+    """BG/NBD parameters (days) fitted on one snapshot's customers, as of its cutoff."""
+    s = summary_from_snapshot(snapshot)
+    return fit(s["x"], s["t_x"], s["T"])
+
+
+def churn_probability(params: BgNbdParams, horizon_days: float, snapshot: pd.DataFrame) -> np.ndarray:
+    """P(no purchase day in the next `horizon_days`) per snapshot row: the BG/NBD churn score."""
+    s = summary_from_snapshot(snapshot)
+    return probability_no_purchase(params, horizon_days, s["x"], s["t_x"], s["T"])

@@ -1,0 +1,105 @@
+"""The tuning journey in a temporary git + DVC copy of the project:
+
+`dvc repro`, then `dvc exp run -S train.num_leaves=63` and `dvc exp run --temp -S ...`
+each add an MLflow run next to the last one in the project's mlflow.db, tagged with the
+DVC experiment; `dvc metrics show`, `dvc plots diff` and `dvc exp show` read the outputs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+pytestmark = pytest.mark.e2e
+
+
+def sh(args: list[str], cwd: Path) -> str:
+    env = {
+        **os.environ,
+        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+        "MLFLOW_DISABLE_TELEMETRY": "true",
+        "DVC_NO_ANALYTICS": "1",
+        "GIT_AUTHOR_NAME": "test",
+        "GIT_AUTHOR_EMAIL": "test@example.com",
+        "GIT_COMMITTER_NAME": "test",
+        "GIT_COMMITTER_EMAIL": "test@example.com",
+    }
+    for key in ("DVC_ROOT", "DVC_EXP_NAME", "DVC_STAGE"):
+        env.pop(key, None)
+    proc = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, f"{' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}"
+    return proc.stdout
+
+
+def runs(root: Path) -> list[dict]:
+    """Training runs in mlflow.db, oldest first, with their DVC tags and ROC-AUC."""
+    con = sqlite3.connect(root / "mlflow.db")
+    try:
+        rows = con.execute("SELECT run_uuid FROM runs ORDER BY start_time").fetchall()
+        out = []
+        for (run_id,) in rows:
+            tags = dict(con.execute("SELECT key, value FROM tags WHERE run_uuid = ?", (run_id,)).fetchall())
+            params = dict(con.execute("SELECT key, value FROM params WHERE run_uuid = ?", (run_id,)).fetchall())
+            metrics = dict(con.execute("SELECT key, value FROM latest_metrics WHERE run_uuid = ?", (run_id,)).fetchall())
+            out.append({"id": run_id, "tags": tags, "params": params, "metrics": metrics})
+        return out
+    finally:
+        con.close()
+
+
+def test_dvc_experiments_land_next_to_each_other_in_mlflow(tmp_path):
+    root = tmp_path / "project"
+    shutil.copytree(ROOT / "src", root / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    shutil.copy(ROOT / "dvc.yaml", root / "dvc.yaml")
+    params = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
+    params["generate"]["n_customers"] = 800
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
+    (root / ".gitignore").write_text("mlflow.db\nmlartifacts/\n", encoding="utf-8")
+    sh(["git", "init", "-q"], root)
+    sh(["dvc", "init", "-q"], root)
+    sh(["dvc", "config", "core.analytics", "false"], root)
+    sh(["dvc", "repro"], root)
+    sh(["git", "add", "-A"], root)
+    sh(["git", "commit", "-qm", "baseline"], root)
+    first = runs(root)
+    assert len(first) == 1 and first[0]["tags"]["dvc_stage"] == "train"
+
+    sh(["dvc", "exp", "run", "-S", "train.num_leaves=63"], root)
+    second = runs(root)
+    assert len(second) == 2
+    new = second[-1]
+    assert new["params"]["train.num_leaves"] == "63"
+    assert new["tags"]["dvc_exp_name"] and new["tags"]["git_commit"] == new["tags"]["dvc_exp_baseline_rev"]
+    assert "test_roc_auc" in new["metrics"] and "champion_decision" in new["tags"]
+
+    # --temp runs in a throwaway copy under .dvc/tmp; its run still lands in this mlflow.db,
+    # and the workspace's params and outputs are left alone.
+    model_before = (root / "models/model.txt").read_bytes()
+    sh(["dvc", "exp", "run", "--temp", "-S", "train.num_leaves=15"], root)
+    third = runs(root)
+    assert len(third) == 3
+    assert third[-1]["params"]["train.num_leaves"] == "15"
+    assert (root / "models/model.txt").read_bytes() == model_before
+    assert yaml.safe_load((root / "params.yaml").read_text())["train"]["num_leaves"] == 63
+
+    metrics = json.loads(sh(["dvc", "metrics", "show", "--json"], root))
+    shown = metrics[""]["data"]["reports/metrics.json"]["data"]
+    assert set(shown["baselines"]) == {"recency", "rfm_score", "bgnbd"}
+    assert shown["model"]["roc_auc"] == pytest.approx(new["metrics"]["test_roc_auc"])
+    plots = json.loads(sh(["dvc", "plots", "diff", "--json"], root))
+    # The five declared plots render: ROC, precision-recall, calibration, gains, feature importance.
+    assert len(plots["data"]) == 5, list(plots["data"])
+    table = sh(["dvc", "exp", "show", "--csv"], root)
+    header = table.splitlines()[0]
+    assert "model.roc_auc" in header and "baselines.bgnbd.roc_auc" in header and "train.num_leaves" in header
+    assert sum(1 for line in table.splitlines() if ",63," in line or line.endswith(",63")) >= 1
