@@ -1,38 +1,42 @@
+import numpy as np
 import pandas as pd
 import pytest
 
-from churn.actions.playbook import recommend
-from churn.config import Action, Condition
+from churn.actions.playbook import condition_mask
+from churn.config import Condition
 from churn.errors import ChurnError
 
-PLAYBOOK = [
-    Action(
-        name="call",
-        description="call",
-        channel="phone",
-        when=[Condition(field="risk_tier", op="==", value="high"), Condition(field="monetary_total", op=">=", value=500)],
-    ),
-    Action(name="offer", description="offer", channel="email", when=[Condition(field="risk_tier", op="in", value=["high", "medium"])]),
-    Action(name="none", description="stay", channel="none", when=[]),
-]
+FRAME = pd.DataFrame(
+    {
+        "risk_tier": pd.array(["high", "medium", None], dtype="string"),
+        "clv": [500.0, np.nan, 20.0],
+    }
+)
 
 
-def test_first_matching_action_wins():
-    frame = pd.DataFrame(
-        {"risk_tier": ["high", "high", "medium", "low", "high"], "monetary_total": [900, 100, 900, 900, None]}
-    )
-    out = recommend(frame, PLAYBOOK)
-    assert out["recommended_action"].tolist() == ["call", "offer", "offer", "none", "offer"]
+@pytest.mark.parametrize(
+    ("op", "value", "expected"),
+    [
+        (">=", 500, [True, False, False]),  # a missing clv never qualifies
+        ("<", 100, [False, False, True]),
+        ("!=", 20.0, [True, False, False]),
+    ],
+)
+def test_numeric_conditions(op, value, expected):
+    assert condition_mask(FRAME, Condition(field="clv", op=op, value=value)).tolist() == expected
+
+
+def test_membership_and_missing_text():
+    cond = Condition(field="risk_tier", op="in", value=["high", "medium"])
+    assert condition_mask(FRAME, cond).tolist() == [True, True, False]
+    assert condition_mask(FRAME, Condition(field="risk_tier", op="==", value="high")).tolist() == [True, False, False]
 
 
 def test_unknown_field_is_named():
-    bad = [Action(name="x", description="x", channel="x", when=[Condition(field="nope", op="==", value=1)])] + PLAYBOOK
     with pytest.raises(ChurnError, match="unknown field 'nope'"):
-        recommend(pd.DataFrame({"risk_tier": ["low"], "monetary_total": [1]}), bad)
+        condition_mask(FRAME, Condition(field="nope", op="==", value=1))
 
 
-def test_shipped_playbook_covers_every_customer(params):
-    frame = pd.DataFrame({"risk_tier": ["high", "medium", "low"], "monetary_total": [1000.0, 10.0, 0.0]})
-    out = recommend(frame, params.actions.playbook)
-    assert out["recommended_action"].notna().all()
-    assert out["recommended_action"].tolist() == ["service_call", "reengagement_email", "no_action"]
+def test_ops_are_a_closed_list():
+    with pytest.raises(ValueError):
+        Condition(field="clv", op="__import__('os')", value=1)

@@ -12,6 +12,9 @@ Method (deterministic, vectorised):
    with room left; proposals are admitted best first while capacity and budget last;
    customers turned away propose their next choice in the next pass.
 3. Budget still left is filled the same way with plain net benefit as the preference.
+Two other plans are built the same way, one preferring plain net benefit from the start
+and one starting from the single most valuable affordable action (the classic guard of
+price-per-cost rankings against one large item); the most valuable of the three wins.
 """
 
 from __future__ import annotations
@@ -110,9 +113,18 @@ def choose_actions(
     if len(benefit) == 0 or not np.isfinite(base).any():
         return choice
     lam = _budget_price(base, cost, budget)
-    choice = _admit(choice, base - lam * cost, cost, capacity, budget)
-    choice = _admit(choice, base, cost, capacity, budget)
-    return _best_of(choice, _single_best(base, cost, capacity, budget), base, cost, capacity, budget)
+    priced = _admit(_admit(choice, base - lam * cost, cost, capacity, budget), base, cost, capacity, budget)
+    plain = _admit(choice, base, cost, capacity, budget)
+    single = _admit(_single_best(base, cost, capacity, budget), base, cost, capacity, budget)
+    # Each plan is feasible; keep the most valuable (the first on ties).
+    plans = [priced, plain, single]
+    values = [_value(p, base) for p in plans]
+    return plans[int(np.argmax(values))]
+
+
+def _value(choice: np.ndarray, base: np.ndarray) -> float:
+    rows = np.flatnonzero(choice != NONE)
+    return float(base[rows, choice[rows]].sum())
 
 
 def _single_best(base: np.ndarray, cost: np.ndarray, capacity: np.ndarray, budget: float) -> np.ndarray:
@@ -125,15 +137,3 @@ def _single_best(base: np.ndarray, cost: np.ndarray, capacity: np.ndarray, budge
     if affordable[row, col] > 0:
         choice[row] = col
     return choice
-
-
-def _best_of(
-    choice: np.ndarray, single: np.ndarray, base: np.ndarray, cost: np.ndarray, capacity: np.ndarray, budget: float
-) -> np.ndarray:
-    def value(c: np.ndarray) -> float:
-        return float(base[np.flatnonzero(c != NONE), c[c != NONE]].sum())
-
-    if (single == NONE).all() or value(single) <= value(choice):
-        return choice
-    alternative = _admit(single, base, cost, capacity, budget)
-    return alternative if value(alternative) > value(choice) else choice

@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from churn import io, layout
 from churn.actions.control import recently_contacted
-from churn.actions.plan import plan_actions
+from churn.actions.plan import plan_actions, unavailable_actions
 from churn.config import Params
 from churn.data.validation import validate_transactions
 from churn.errors import ChurnError
@@ -168,6 +168,7 @@ def run(
     summary.update(
         as_of=str((cutoff - pd.Timedelta(days=1)).date()),
         duplicate_ids_in_list=duplicates,
+        unavailable_actions=unavailable_actions(frame, params.actions),
         rejected_transaction_rows=rejected,
         outputs=[str(t) for t in targets],
     )
