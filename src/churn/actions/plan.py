@@ -25,6 +25,12 @@ from churn.config import ActionSettings
 ACTION_COLUMNS = ["recommended_action", "action_reason", "expected_net_benefit", "priority", "group"]
 
 
+def assign_groups(frame: pd.DataFrame, settings: ActionSettings) -> pd.Series:
+    """treatment / control for known customers, empty for unknown ones."""
+    group = control_group(frame["customer_id"], settings.campaign, settings.control_share)
+    return group.where((frame["status"] != "unknown").to_numpy(), pd.NA)
+
+
 def unavailable_actions(frame: pd.DataFrame, settings: ActionSettings) -> dict[str, str]:
     """Actions whose conditions name a field these data do not have (e.g. loyalty_member
     without a customers table): they are offered to nobody, and the summary says why."""
@@ -36,8 +42,14 @@ def unavailable_actions(frame: pd.DataFrame, settings: ActionSettings) -> dict[s
     return out
 
 
-def eligibility(frame: pd.DataFrame, settings: ActionSettings, recently_contacted: pd.Index) -> np.ndarray:
-    """(customers, actions) True where the action is open to the customer."""
+def eligibility(
+    frame: pd.DataFrame, settings: ActionSettings, recently_contacted: pd.Index, pending: np.ndarray | None = None
+) -> np.ndarray:
+    """(customers, actions) True where the action is open to the customer.
+
+    `pending` marks rows whose missing values are not known yet (reasons not computed):
+    there a condition on a missing value counts as met, so the plan can say whose
+    reasons are worth computing."""
     actions = settings.playbook[:-1]  # the last one is the fallback: no action
     out = np.zeros((len(frame), len(actions)), dtype=bool)
     contacted = frame["customer_id"].isin(recently_contacted).to_numpy()
@@ -47,7 +59,10 @@ def eligibility(frame: pd.DataFrame, settings: ActionSettings, recently_contacte
             continue
         mask = pd.Series(True, index=frame.index)
         for cond in action.when:
-            mask &= condition_mask(frame, cond)
+            met = condition_mask(frame, cond)
+            if pending is not None:
+                met |= pd.Series(pending, index=frame.index) & frame[cond.field].isna()
+            mask &= met
         ok = mask.to_numpy(copy=True)
         if action.channel != "none":
             ok &= ~contacted
@@ -55,17 +70,25 @@ def eligibility(frame: pd.DataFrame, settings: ActionSettings, recently_contacte
     return out
 
 
-def plan_actions(frame: pd.DataFrame, settings: ActionSettings, recently_contacted: pd.Index) -> pd.DataFrame:
+def plan_actions(
+    frame: pd.DataFrame,
+    settings: ActionSettings,
+    recently_contacted: pd.Index,
+    pending: np.ndarray | None = None,
+    group: pd.Series | None = None,
+) -> pd.DataFrame:
     """recommended_action, action_reason, expected_net_benefit, priority and group per row.
 
     Reads customer_id, status (active | lapsed | unknown), churn_probability, clv,
-    reason_1 (when present) and any field the playbook's conditions name.
+    reason_1 (when present) and any field the playbook's conditions name. See
+    `eligibility` for `pending`; `group` is `assign_groups(frame, settings)`, computed
+    here when not given.
     """
     actions = settings.playbook[:-1]
     fallback = settings.playbook[-1]
     known = (frame["status"] != "unknown").to_numpy()
-    group = control_group(frame["customer_id"], settings.campaign, settings.control_share)
-    group = group.where(known, pd.NA)
+    if group is None:
+        group = assign_groups(frame, settings)
     treat = (group == "treatment").fillna(False).to_numpy()
 
     p = frame["churn_probability"].to_numpy(dtype=float)
@@ -76,7 +99,7 @@ def plan_actions(frame: pd.DataFrame, settings: ActionSettings, recently_contact
     capacity = np.array([np.inf if a.capacity is None else a.capacity for a in actions])
     benefit = value[:, None] * success[None, :] - cost[None, :]
 
-    eligible = eligibility(frame, settings, recently_contacted)
+    eligible = eligibility(frame, settings, recently_contacted, pending)
     open_to = eligible & (known & treat)[:, None]
     choice = choose_actions(benefit, open_to, cost, capacity, settings.budget)
 

@@ -51,7 +51,7 @@ def fit_gamma_gamma(x: np.ndarray, m: np.ndarray) -> GammaGammaParams:
         return -float(ll.mean())
 
     start = np.log([1.0, 2.0, float(np.median(m))])
-    result = optimize.minimize(negll, start, method="Nelder-Mead", options={"maxiter": 4000, "xatol": 1e-8, "fatol": 1e-12})
+    result = optimize.minimize(negll, start, method="L-BFGS-B", options={"maxiter": 500, "ftol": 1e-12, "gtol": 1e-8})
     p, q, v = (float(t) for t in np.exp(result.x))
     if not np.isfinite(result.fun) or q <= 1:
         raise ValueError("Gamma-Gamma fit gave no finite mean spend (q <= 1)")
@@ -73,7 +73,7 @@ def _subsample(n: int, max_rows: int) -> np.ndarray:
 
 
 def customer_value(
-    snapshot: pd.DataFrame, horizon_days: int, margin: float, max_fit_rows: int = 200_000
+    snapshot: pd.DataFrame, horizon_days: int, margin: float, max_fit_rows: int = 100_000
 ) -> pd.DataFrame:
     """clv, expected_purchases, expected_order_value and clv_method per snapshot row.
 

@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from churn import io, layout
 from churn.actions.control import recently_contacted
-from churn.actions.plan import plan_actions, unavailable_actions
+from churn.actions.plan import assign_groups, plan_actions, unavailable_actions
 from churn.config import Params
 from churn.data.validation import validate_transactions
 from churn.errors import ChurnError
@@ -28,12 +28,13 @@ from churn.features.snapshots import build_snapshots, cutoff_for_as_of, feature_
 from churn.modeling.model import ChurnModel
 from churn.scoring.predict import check_features
 from churn.scoring.reasons import top_reasons
-from churn.scoring.scores import SCORE_COLUMNS, requested_customers, risk_columns, summarise, with_status
+from churn.scoring.scores import REASON_COLUMNS, SCORE_COLUMNS, requested_customers, risk_columns, summarise, with_status
 from churn.scoring.value import customer_value
 from churn.stages.features import open_tables
 from churn.stages.ingest import load_table
 
 CHUNK_ROWS = 200_000  # rows per prediction batch: memory stays flat as the list grows
+MAX_PLAN_ROUNDS = 3  # optimistic rounds; most customers settle in the first two
 
 
 def _load_model(root: Path, model_uri: str | None) -> ChurnModel:
@@ -65,7 +66,7 @@ def _reasons(model: ChurnModel, frame: pd.DataFrame, rows: np.ndarray) -> pd.Dat
     parts = []
     for start in range(0, len(sub), CHUNK_ROWS):
         chunk = sub.iloc[start : start + CHUNK_ROWS]
-        contrib = model.booster.predict(chunk[features], pred_contrib=True, num_threads=1)
+        contrib = model.booster.predict(chunk[features], pred_contrib=True, num_threads=2)
         values = chunk[features].copy()
         if model.prior is not None:
             prior = model.prior.log_odds(chunk)
@@ -73,6 +74,38 @@ def _reasons(model: ChurnModel, frame: pd.DataFrame, rows: np.ndarray) -> pd.Dat
             values["purchase_pattern"] = 1.0 / (1.0 + np.exp(-prior))
         parts.append(top_reasons(contrib, values, names))
     return pd.concat(parts) if parts else pd.DataFrame(index=sub.index)
+
+
+def _plan_with_reasons(model: ChurnModel, frame: pd.DataFrame, params: Params, contacted: pd.Index) -> pd.DataFrame:
+    """Plan the actions, computing SHAP reasons only for customers who get one.
+
+    Reasons can decide eligibility (`top_driver`), so plan optimistically first (a
+    condition on a reason not computed yet counts as met), compute the reasons of those
+    chosen, and plan again until everyone chosen has real reasons. The chosen are few
+    (budget and capacities bound them), so this costs a fraction of reasons for all.
+    Fills the reason columns of `frame` in place; returns the action columns.
+    """
+    pending = (frame["status"] == "active").to_numpy().copy()
+    group = assign_groups(frame, params.actions)
+    for _ in range(MAX_PLAN_ROUNDS):
+        plan = plan_actions(frame, params.actions, contacted, pending, group)
+        need = np.flatnonzero(pending & plan["priority"].notna().to_numpy())
+        if len(need) == 0:
+            return plan
+        _fill_reasons(model, frame, need)
+        pending[need] = False
+    # Still moving: plan without optimism, then explain whoever was chosen.
+    plan = plan_actions(frame, params.actions, contacted, None, group)
+    need = np.flatnonzero(pending & plan["priority"].notna().to_numpy())
+    _fill_reasons(model, frame, need)
+    # Same plan (those rows' reasons gate nothing they could get); the reason text gains the first reason.
+    return plan_actions(frame, params.actions, contacted, None, group)
+
+
+def _fill_reasons(model: ChurnModel, frame: pd.DataFrame, rows: np.ndarray) -> None:
+    reasons = _reasons(model, frame, rows)
+    for col in reasons.columns:
+        frame.loc[reasons.index, col] = reasons[col]
 
 
 def _inputs(root: Path, params: Params, transactions: str | None):
@@ -131,23 +164,18 @@ def run(
     frame = frame.join(value[["clv"]])
     frame["value_at_risk"] = (frame["churn_probability"] * frame["clv"]).round(2)
 
-    # Reasons where they can matter: customers for whom some action could pay.
-    actions = params.actions.playbook[:-1]
-    best_gain = max((a.success_rate for a in actions), default=0.0)
-    cheapest = min((a.cost for a in actions), default=0.0)
-    at_stake = frame["churn_probability"].fillna(1.0) * frame["clv"].fillna(0.0)
-    candidates = np.flatnonzero(((frame["status"] == "active") & (at_stake * best_gain > cheapest)).to_numpy())
-    reasons = _reasons(model, frame, candidates)
-    frame = frame.join(reasons)
+    for col in (*REASON_COLUMNS, "top_driver"):
+        frame[col] = pd.Series(pd.NA, index=frame.index, dtype="string")
     lapsed = frame["status"] == "lapsed"
-    frame.loc[lapsed, "reason_1"] = "no purchase for " + frame.loc[lapsed, "recency_days"].round().astype("Int64").astype("string") + " days (lapsed)"
+    days = frame.loc[lapsed, "recency_days"].round().astype("Int64").astype("string")
+    frame.loc[lapsed, "reason_1"] = "no purchase for " + days + " days (lapsed)"
     frame.loc[lapsed, "top_driver"] = "lapsed"
 
     contacts_path = root / layout.INTERIM_CONTACTS
     contacted = pd.Index([])
     if contacts_path.exists():
         contacted = recently_contacted(pd.read_parquet(contacts_path), cutoff, params.actions.min_days_between_contacts)
-    frame = frame.join(plan_actions(frame, params.actions, contacted))
+    frame = frame.join(_plan_with_reasons(model, frame, params, contacted))
 
     for col in ("recency_days", "monetary_total"):
         frame[col] = frame[col].round(2)
