@@ -12,6 +12,7 @@ calibrated churn probabilities.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -50,19 +51,35 @@ def tracking_uri(root: Path) -> str:
     return f"sqlite:///{(store_root(root) / 'mlflow.db').resolve()}"
 
 
+def _store_errors(func):
+    """A store that is missing, damaged or locked by another process becomes one clear
+    ChurnError (SQLite gives up on a lock after its busy timeout), never a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except ChurnError:
+            raise
+        except Exception as exc:  # sqlalchemy/mlflow raise many types for a bad store
+            first = (str(exc).splitlines() or [type(exc).__name__])[0]
+            hint = "; another process holds it (a running dvc repro?): wait for it and rerun" if "locked" in first else ""
+            raise ChurnError(f"MLflow tracking store {mlflow.get_tracking_uri()} is not usable: {first}{hint}") from None
+
+    return wrapper
+
+
+@_store_errors
 def configure(root: Path, settings: MlflowSettings) -> str:
     """Point MLflow at the project's store and return the experiment id (created if new)."""
     mlflow.set_tracking_uri(tracking_uri(root))
     mlflow.set_registry_uri(tracking_uri(root))
-    try:
-        exp = mlflow.get_experiment_by_name(settings.experiment)
-        if exp is not None:
-            return exp.experiment_id
-        return mlflow.create_experiment(
-            settings.experiment, artifact_location=(store_root(root) / "mlartifacts").resolve().as_uri()
-        )
-    except Exception as exc:  # sqlalchemy/mlflow raise many types for a bad store
-        raise ChurnError(f"MLflow tracking store {tracking_uri(root)} is not usable: {exc}") from None
+    exp = mlflow.get_experiment_by_name(settings.experiment)
+    if exp is not None:
+        return exp.experiment_id
+    return mlflow.create_experiment(
+        settings.experiment, artifact_location=(store_root(root) / "mlartifacts").resolve().as_uri()
+    )
 
 
 def flatten(tree: dict, prefix: str = "") -> dict[str, Any]:
@@ -128,6 +145,7 @@ class ChurnPyfunc(mlflow.pyfunc.PythonModel):
         return self.model.predict_proba(frame)
 
 
+@_store_errors
 def log_training(
     experiment_id: str,
     settings: MlflowSettings,
@@ -166,6 +184,7 @@ def log_training(
         return run.info.run_id, str(info.registered_model_version)
 
 
+@_store_errors
 def find_run(experiment_id: str, model_sha: str) -> str | None:
     """The newest run that trained the model with this file hash."""
     runs = mlflow.search_runs(
@@ -178,6 +197,7 @@ def find_run(experiment_id: str, model_sha: str) -> str | None:
     return runs[0].info.run_id if runs else None
 
 
+@_store_errors
 def log_evaluation(
     run_id: str, metrics: dict[str, float], artifacts: dict[str, list[Path]], tags: dict[str, str] | None = None
 ) -> None:
@@ -191,6 +211,7 @@ def log_evaluation(
                 mlflow.log_artifact(str(path), artifact_path=artifact_dir or None)
 
 
+@_store_errors
 def promote_if_better(settings: MlflowSettings, run_id: str, score: float) -> str:
     """Move the `champion` alias to this run's model version if it beats the current champion
     on the out-of-time ROC-AUC; tag the run with the decision and return it in words."""
