@@ -12,18 +12,23 @@ from churn import io, layout
 def summarise(root: Path) -> str:
     metrics = io.read_json(root / layout.METRICS)
     scores = pd.read_parquet(root / layout.SCORES_PARQUET)
+    summary = io.read_json(root / layout.SCORES_CSV.with_suffix(".summary.json"))
     tiers = scores["risk_tier"].value_counts()
-    actions = scores["recommended_action"].value_counts()
+    status = summary["by_status"]
     lines = [
         f"Out-of-time test (cutoff {metrics['test_cutoff']}, {metrics['test_customers']} customers, "
         f"churn rate {metrics['test_churn_rate']:.1%}):",
         *_metric_lines(metrics),
-        f"Scored {len(scores)} active customers as of {scores['as_of'].iloc[0]}: "
-        + ", ".join(f"{t} {int(tiers.get(t, 0))}" for t in ("high", "medium", "low")),
-        "  actions: " + ", ".join(f"{a} {int(n)}" for a, n in actions.items()),
+        f"Scored {status.get('active', 0)} active customers as of {scores['as_of'].iloc[0]} "
+        f"({status.get('lapsed', 0)} lapsed flagged): "
+        + ", ".join(f"{t} risk {int(tiers.get(t, 0))}" for t in ("high", "medium", "low")),
+        "  actions: " + ", ".join(f"{a} {n}" for a, n in summary["actions"].items() if a != "no_action"),
+        f"  spend {summary['spend']:,.0f} of {summary['budget']:,.0f}; expected customers retained "
+        f"{summary['expected_customers_retained']:,.0f}, revenue kept {summary['expected_revenue_kept']:,.0f}",
         "Outputs:",
-        f"  scores   {layout.SCORES_CSV} (and .parquet)",
+        f"  scores   {layout.SCORES_CSV} (and .parquet, .summary.json)",
         f"  metrics  {layout.METRICS}, plots {layout.PLOTS}/, figures {layout.FIGURES}/",
+        f"  report   {layout.REPORT_PAGE} (open in a browser), KPIs {layout.KPIS}",
         f"  model    {layout.MODEL}; MLflow runs in mlflow.db (make ui)",
     ]
     return "\n".join(lines)

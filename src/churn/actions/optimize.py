@@ -110,8 +110,16 @@ def choose_actions(
     capacity = np.asarray(capacity, dtype=float)
     base = np.where(np.asarray(eligible, dtype=bool) & (benefit > 0), benefit, -np.inf)
     choice = np.full(len(benefit), NONE)
-    if len(benefit) == 0 or not np.isfinite(base).any():
+    # Only customers with some worthwhile action take part; the rest stay NONE.
+    rows = np.flatnonzero(np.isfinite(base).any(axis=1))
+    if len(rows) == 0:
         return choice
+    choice[rows] = _choose(base[rows], cost, capacity, budget)
+    return choice
+
+
+def _choose(base: np.ndarray, cost: np.ndarray, capacity: np.ndarray, budget: float) -> np.ndarray:
+    choice = np.full(len(base), NONE)
     lam = _budget_price(base, cost, budget)
     priced = _admit(_admit(choice, base - lam * cost, cost, capacity, budget), base, cost, capacity, budget)
     plain = _admit(choice, base, cost, capacity, budget)

@@ -97,6 +97,8 @@ def _plan_with_reasons(model: ChurnModel, frame: pd.DataFrame, params: Params, c
     # Still moving: plan without optimism, then explain whoever was chosen.
     plan = plan_actions(frame, params.actions, contacted, None, group)
     need = np.flatnonzero(pending & plan["priority"].notna().to_numpy())
+    if len(need) == 0:
+        return plan
     _fill_reasons(model, frame, need)
     # Same plan (those rows' reasons gate nothing they could get); the reason text gains the first reason.
     return plan_actions(frame, params.actions, contacted, None, group)
