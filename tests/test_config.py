@@ -44,3 +44,21 @@ def test_yaml_is_loaded_safely(tmp_path):
     bad.write_text("data: !!python/object/apply:os.system ['echo hacked']\n")
     with pytest.raises(ChurnError, match="not valid YAML"):
         load_params(bad)
+
+
+def test_negative_budget_is_named(raw_params):
+    raw_params["actions"]["budget"] = -1
+    with pytest.raises(ChurnError, match=r"actions\.budget.*greater than or equal to 0"):
+        parse_params(raw_params)
+
+
+def test_playbook_action_without_cost_is_named(raw_params):
+    del raw_params["actions"]["playbook"][0]["cost"]
+    with pytest.raises(ChurnError, match=r"actions\.playbook\.0\.cost: Field required"):
+        parse_params(raw_params)
+
+
+def test_condition_operator_is_a_closed_list(raw_params):
+    raw_params["actions"]["playbook"][0]["when"][0]["op"] = "exec"
+    with pytest.raises(ChurnError, match=r"actions\.playbook\.0\.when\.0\.op"):
+        parse_params(raw_params)
