@@ -1,15 +1,19 @@
-"""Per-customer aggregates of the history before each cutoff, for many cutoffs in one query.
+"""Per-customer aggregates of the history before each cutoff, for many cutoffs at once.
 
-The straightforward formulations read every row once per cutoff: one aggregation per
-cutoff, or a join of all rows with all cutoffs (whose memory grows with the number of
-cutoffs). Here every row is read once. The time axis is cut into slices at every instant
-some cutoff needs (the cutoff itself, the starts and ends of its windows, the end of its
-label window); rows are combined per customer and slice; and each cutoff's aggregates are
-combined from the few slice partials of each customer. Counts, sums, minima and maxima
-combine exactly this way (sums up to the order in which floating-point numbers are
-added). With a single cutoff the slice step saves nothing, so the rows are read directly.
+The straightforward formulations read every row once per cutoff: one aggregation of
+all history per cutoff, or a join of every row with every cutoff (whose memory also
+grows with the number of cutoffs). Here, with cutoffs t1 < t2 < ... < tk:
 
-Everything is an Ibis expression: DuckDB runs it by default, any Ibis backend can.
+- History (every row before the cutoff) is built up cutoff by cutoff. The rows before t1
+  are aggregated once; each later cutoff adds only the rows of [t(j-1), tj) to the
+  previous cutoff's aggregates, one customer per row (an outer join, no regrouping).
+  Every row is read once, however many cutoffs there are.
+- Windows (e.g. the last 90 days) and the label window after the cutoff are aggregated
+  per cutoff, from the rows they cover only.
+
+Counts, sums, minima and maxima combine exactly this way (sums up to the order in which
+floating-point numbers are added). Everything is an Ibis expression: DuckDB runs it by
+default, and any Ibis backend can.
 """
 
 from __future__ import annotations
@@ -22,16 +26,15 @@ import ibis
 import pandas as pd
 
 How = Literal["sum", "min", "max"]
-ROWS = "_rows"  # how many rows a partial combines
-SLICE = "_slice"
 
 
 @dataclass(frozen=True)
 class Measure:
-    """A per-row value and how rows combine into it.
+    """A per-row value and how rows combine into it: "sum", "min" or "max".
 
-    `value` is an Ibis deferred expression over the rows (for example `ibis._.amount`).
-    Nulls are skipped. A sum over no rows is 0; a minimum or maximum over no rows is null.
+    `value` is anything Ibis resolves against the rows: a deferred (`ibis._.amount`), a
+    literal, or a function of the table. Nulls are skipped. A sum over no rows is 0; a
+    minimum or maximum over no rows is null.
     """
 
     value: ibis.Deferred | ibis.Value | Callable[[ibis.Table], ibis.Value]
@@ -64,66 +67,95 @@ def aggregate_at_cutoffs(
     """For every cutoff, one row per customer with at least one row before it.
 
     `rows` needs customer_id and timestamp. Output columns: customer_id, cutoff, one
-    column per measure (over all rows before the cutoff), one per `windowed` entry
+    column per measure (over every row before the cutoff), one per `windowed` entry
     (name -> (measure name, window)), and with `future_days` n_future: the number of
     rows in [cutoff, cutoff + future_days).
     """
     windowed = dict(windowed or {})
     unknown = sorted({m for m, _ in windowed.values()} - set(measures))
     if unknown:
-        raise ValueError(f"windowed measures refer to unknown measures: {', '.join(unknown)}")
+        raise ValueError(f"windowed entries refer to unknown measures: {', '.join(unknown)}")
+    clash = sorted(set(windowed) & set(measures))
+    if clash:
+        raise ValueError(f"names used both as measure and windowed entry: {', '.join(clash)}")
     if not cutoffs:
         raise ValueError("need at least one cutoff")
     cutoffs = sorted({pd.Timestamp(c) for c in cutoffs})
-    edges = _edges(cutoffs, windowed.values(), future_days)
-    slice_of = {edge: i for i, edge in enumerate(edges, start=1)}  # slice i: [edges[i-1], edges[i])
+    values = rows.mutate(**{f"_v_{name}": m.value for name, m in measures.items()})
 
-    inside = rows.filter(rows.timestamp < timestamp_literal(edges[-1]))
-    index = sum((inside.timestamp >= timestamp_literal(e)).cast("int16") for e in edges)
-    values = {name: m.value for name, m in measures.items()}  # Ibis resolves them against `inside`
-    if len(cutoffs) == 1:
-        parts = inside.select(customer_id=inside.customer_id, **{SLICE: index, ROWS: ibis.literal(1)}, **values)
-    else:
-        keyed = inside.mutate(**{SLICE: index, **{f"_v_{n}": v for n, v in values.items()}})
-        parts = keyed.group_by(["customer_id", SLICE]).aggregate(
-            **{ROWS: keyed.count()},
-            **{n: _combine(keyed[f"_v_{n}"], measures[n].how) for n in measures},
+    history = _history(values, cutoffs, measures)
+    out = []
+    for cutoff, hist in zip(cutoffs, history):
+        snap = hist.mutate(cutoff=timestamp_literal(cutoff))
+        if windowed or future_days:
+            recent = _recent(values, cutoff, measures, windowed, future_days)
+            snap = snap.left_join(recent, "customer_id").drop("customer_id_right")
+            fills = {n: snap[n].fill_null(0) for n, (m, _) in windowed.items() if measures[m].how == "sum"}
+            if future_days:
+                fills["n_future"] = snap.n_future.fill_null(0)
+            snap = snap.mutate(**fills)
+        out.append(snap)
+    return ibis.union(*out, distinct=False)
+
+
+def _history(values: ibis.Table, cutoffs: list[pd.Timestamp], measures: Mapping[str, Measure]) -> list[ibis.Table]:
+    """Aggregates over [-inf, cutoff) for each cutoff, each built on the one before."""
+    states, state, start = [], None, None
+    for cutoff in cutoffs:
+        span = values.timestamp < timestamp_literal(cutoff)
+        if start is not None:
+            span &= values.timestamp >= timestamp_literal(start)
+        new = values.filter(span)
+        delta = new.group_by("customer_id").aggregate(
+            **{name: _reduce(new[f"_v_{name}"], m.how) for name, m in measures.items()}
         )
-
-    def at(cutoff: pd.Timestamp) -> ibis.Table:
-        now = slice_of[cutoff]
-        history = parts[SLICE] < now
-        p = parts.filter(parts[SLICE] < (slice_of[cutoff + pd.Timedelta(days=future_days)] if future_days else now))
-        aggs = {ROWS: p[ROWS].sum(where=p[SLICE] < now)}
-        aggs |= {n: _combine(p[n], m.how, p[SLICE] < now) for n, m in measures.items()}
-        for name, (measure, w) in windowed.items():
-            lo = slice_of[cutoff - pd.Timedelta(days=w.start_days)]
-            hi = slice_of[cutoff - pd.Timedelta(days=w.end_days)]
-            aggs[name] = _combine(p[measure], measures[measure].how, (p[SLICE] >= lo) & (p[SLICE] < hi))
-        if future_days:
-            aggs["n_future"] = p[ROWS].sum(where=p[SLICE] >= now).fill_null(0)
-        del history
-        out = p.group_by("customer_id").aggregate(**aggs)
-        sums = [n for n, m in measures.items() if m.how == "sum"] + [
-            n for n, (m, _) in windowed.items() if measures[m].how == "sum"
-        ]
-        out = out.filter(out[ROWS] > 0).mutate(**{n: out[n].fill_null(0) for n in sums})
-        return out.mutate(cutoff=timestamp_literal(cutoff)).drop(ROWS)
-
-    return ibis.union(*(at(c) for c in cutoffs), distinct=False)
+        delta = delta.mutate(**{n: delta[n].fill_null(0) for n, m in measures.items() if m.how == "sum"})
+        state = delta if state is None else _merge(state, delta, measures)
+        states.append(state)
+        start = cutoff
+    return states
 
 
-def _edges(cutoffs, windows, future_days) -> list[pd.Timestamp]:
-    edges = set(cutoffs)
-    for c in cutoffs:
-        for _, w in windows:
-            edges |= {c - pd.Timedelta(days=w.start_days), c - pd.Timedelta(days=w.end_days)}
-        if future_days:
-            edges.add(c + pd.Timedelta(days=future_days))
-    return sorted(edges)
+def _merge(old: ibis.Table, new: ibis.Table, measures: Mapping[str, Measure]) -> ibis.Table:
+    """Customer by customer, the aggregates over the union of both spans."""
+    j = old.view().outer_join(new, "customer_id")
+    cols = {"customer_id": j.customer_id.fill_null(j.customer_id_right)}
+    for name, m in measures.items():
+        a, b = j[name], j[f"{name}_right"]
+        if m.how == "sum":
+            cols[name] = a.fill_null(0) + b.fill_null(0)
+        elif m.how == "min":
+            cols[name] = ibis.least(a, b)  # least/greatest skip nulls
+        else:
+            cols[name] = ibis.greatest(a, b)
+    return j.select(**cols)
 
 
-def _combine(value: ibis.Value, how: How, where: ibis.Value | None = None) -> ibis.Value:
+def _recent(
+    values: ibis.Table,
+    cutoff: pd.Timestamp,
+    measures: Mapping[str, Measure],
+    windowed: Mapping[str, tuple[str, Window]],
+    future_days: int | None,
+) -> ibis.Table:
+    """Windowed aggregates and n_future at one cutoff, from the rows they cover only."""
+
+    def at(days: int) -> ibis.Value:
+        return timestamp_literal(cutoff - pd.Timedelta(days=days))
+
+    first = max((w.start_days for _, w in windowed.values()), default=0)
+    end = cutoff + pd.Timedelta(days=future_days or 0)
+    r = values.filter((values.timestamp >= at(first)) & (values.timestamp < timestamp_literal(end)))
+    aggs = {}
+    for name, (measure, w) in windowed.items():
+        inside = (r.timestamp >= at(w.start_days)) & (r.timestamp < at(w.end_days))
+        aggs[name] = _reduce(r[f"_v_{measure}"], measures[measure].how, inside)
+    if future_days:
+        aggs["n_future"] = r.count(where=r.timestamp >= timestamp_literal(cutoff))
+    return r.group_by("customer_id").aggregate(**aggs)
+
+
+def _reduce(value: ibis.Value, how: How, where: ibis.Value | None = None) -> ibis.Value:
     if how == "sum":
         return value.sum(where=where)
     if how == "min":
