@@ -20,29 +20,10 @@ from pathlib import Path
 import pytest
 
 from churn import tracking
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium
 from tests.test_tracking import client_for, tracked_project  # noqa: F401  (session fixture)
 
-CHROMIUM = Path(os.environ.get("CHURN_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 pytestmark = pytest.mark.e2e
-
-
-def _require_chromium() -> None:
-    if CHROMIUM.is_file():
-        return
-    message = f"{CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium); .ci/run does"
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        pytest.fail(message)  # in CI a missing browser is a broken setup, never a silent skip
-    pytest.skip(message)
 
 
 def _free_port() -> int:
@@ -75,7 +56,7 @@ def _stop(proc: subprocess.Popen) -> None:
 
 @pytest.fixture
 def mlflow_server(tracked_project, tmp_path):  # noqa: F811
-    _require_chromium()
+    require_chromium()
     port = _free_port()
     env = {
         **os.environ,

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -15,39 +12,15 @@ import yaml
 from sklearn.metrics import roc_auc_score
 
 from churn.scoring.scores import SCORE_COLUMNS
+from tests.projects import new_project, sh
 
-ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
 pytestmark = pytest.mark.e2e
-
-
-def sh(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    env = {
-        **os.environ,
-        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
-        "MLFLOW_DISABLE_TELEMETRY": "true",
-        "DVC_NO_ANALYTICS": "1",
-    }
-    env.pop("DVC_ROOT", None)
-    proc = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, f"{' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}"
-    return proc
 
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory) -> Path:
     """A fresh copy with a 2,000-customer world, after one `dvc repro`."""
-    root = tmp_path_factory.mktemp("project")
-    shutil.copytree(ROOT / "src", root / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    shutil.copy(ROOT / "dvc.yaml", root / "dvc.yaml")
-    params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    params["generate"]["n_customers"] = 2000
-    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    sh(["git", "init", "-q"], root)
-    sh(["dvc", "init", "-q"], root)
-    sh(["dvc", "config", "core.analytics", "false"], root)
-    sh(["dvc", "repro"], root)
-    return root
+    return new_project(tmp_path_factory.mktemp("project"))
 
 
 def test_scores_cover_every_customer_with_history(project):

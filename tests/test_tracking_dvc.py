@@ -8,37 +8,15 @@ DVC experiment; `dvc metrics show`, `dvc plots diff` and `dvc exp show` read the
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
+from tests.projects import new_project, sh
+
 pytestmark = pytest.mark.e2e
-
-
-def sh(args: list[str], cwd: Path) -> str:
-    env = {
-        **os.environ,
-        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
-        "MLFLOW_DISABLE_TELEMETRY": "true",
-        "DVC_NO_ANALYTICS": "1",
-        "GIT_AUTHOR_NAME": "test",
-        "GIT_AUTHOR_EMAIL": "test@example.com",
-        "GIT_COMMITTER_NAME": "test",
-        "GIT_COMMITTER_EMAIL": "test@example.com",
-    }
-    for key in ("DVC_ROOT", "DVC_EXP_NAME", "DVC_STAGE"):
-        env.pop(key, None)
-    proc = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, f"{' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}"
-    return proc.stdout
 
 
 def runs(root: Path) -> list[dict]:
@@ -58,17 +36,7 @@ def runs(root: Path) -> list[dict]:
 
 
 def test_dvc_experiments_land_next_to_each_other_in_mlflow(tmp_path):
-    root = tmp_path / "project"
-    shutil.copytree(ROOT / "src", root / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    shutil.copy(ROOT / "dvc.yaml", root / "dvc.yaml")
-    params = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
-    params["generate"]["n_customers"] = 800
-    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
-    (root / ".gitignore").write_text("mlflow.db\nmlartifacts/\n", encoding="utf-8")
-    sh(["git", "init", "-q"], root)
-    sh(["dvc", "init", "-q"], root)
-    sh(["dvc", "config", "core.analytics", "false"], root)
-    sh(["dvc", "repro"], root)
+    root = new_project(tmp_path / "project", 800)
     sh(["git", "add", "-A"], root)
     sh(["git", "commit", "-qm", "baseline"], root)
     first = runs(root)
@@ -92,14 +60,14 @@ def test_dvc_experiments_land_next_to_each_other_in_mlflow(tmp_path):
     assert (root / "models/model.txt").read_bytes() == model_before
     assert yaml.safe_load((root / "params.yaml").read_text())["train"]["num_leaves"] == 63
 
-    metrics = json.loads(sh(["dvc", "metrics", "show", "--json"], root))
+    metrics = json.loads(sh(["dvc", "metrics", "show", "--json"], root).stdout)
     shown = metrics[""]["data"]["reports/metrics.json"]["data"]
     assert set(shown["baselines"]) == {"recency", "rfm_score", "bgnbd"}
     assert shown["model"]["roc_auc"] == pytest.approx(new["metrics"]["test_roc_auc"])
-    plots = json.loads(sh(["dvc", "plots", "diff", "--json"], root))
+    plots = json.loads(sh(["dvc", "plots", "diff", "--json"], root).stdout)
     # The five declared plots render: ROC, precision-recall, calibration, gains, feature importance.
     assert len(plots["data"]) == 5, list(plots["data"])
-    table = sh(["dvc", "exp", "show", "--csv"], root)
+    table = sh(["dvc", "exp", "show", "--csv"], root).stdout
     header = table.splitlines()[0]
     assert "model.roc_auc" in header and "baselines.bgnbd.roc_auc" in header and "train.num_leaves" in header
     assert sum(1 for line in table.splitlines() if ",63," in line or line.endswith(",63")) >= 1

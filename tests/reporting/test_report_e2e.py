@@ -4,28 +4,16 @@ both notebooks executed against the same small synthetic world."""
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
 import pytest
 
 from churn import layout
 from churn.reporting.page import fmt_count, fmt_rate
-from tests.reporting.conftest import ROOT, sh
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium
+from tests.projects import ROOT, sh
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 NOTEBOOKS = ("01-explore-transactions.ipynb", "02-review-model.ipynb")
 
 
@@ -42,8 +30,7 @@ def test_dvc_tracks_the_report_and_its_metrics(pipeline_project):
 
 
 def test_page_renders_offline_in_chromium(pipeline_project, tmp_path):
-    if not CHROMIUM.is_file():
-        pytest.fail(f"Chromium not found at {CHROMIUM}: install Debian's package (apt-get install chromium)")
+    require_chromium()
     from playwright.sync_api import sync_playwright
 
     kpis = json.loads((pipeline_project / layout.KPIS).read_text())
