@@ -200,7 +200,8 @@ def run(
         duplicate_ids_in_list=duplicates,
         unavailable_actions=unavailable_actions(frame, params.actions),
         rejected_transaction_rows=rejected,
-        outputs=[str(t) for t in targets],
+        # Relative inside the project, so the file is the same wherever the project lives.
+        outputs=[str(t.relative_to(root)) if t.is_relative_to(root) else str(t) for t in targets],
     )
     io.write_json(summary, targets[0].with_suffix(".summary.json"))
     return summary
