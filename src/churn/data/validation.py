@@ -164,19 +164,32 @@ def _finish(
     return Validated(kept, rejected, counts)
 
 
-def validate_events(raw: pd.DataFrame, settings: DataSettings, source: str) -> Validated:
-    """Type an engagement-events table: customer_id (text), timestamp (naive UTC), event_type."""
-    missing = [c for c in EVENT_FIELDS if c not in raw.columns]
+def _rows(raw: pd.DataFrame, required: tuple[str, ...], source: str) -> tuple[pd.DataFrame, pd.Series]:
+    """The table with spreadsheet row numbers as index, and an empty reason per row;
+    refuses missing columns and a header without rows."""
+    missing = [c for c in required if c not in raw.columns]
     if missing:
         raise _missing_columns_error(source, raw, missing)
     _require_rows(raw, source)
-    df = raw[list(EVENT_FIELDS)].copy()
+    df = raw.copy()
     df.index = pd.RangeIndex(2, len(df) + 2, name="row")
-    reasons = pd.Series(pd.NA, index=df.index, dtype="object")
+    return df, pd.Series(pd.NA, index=df.index, dtype="object")
+
+
+def _id_and_time(df: pd.DataFrame, settings: DataSettings, reasons: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """customer_id as stripped text and timestamp as naive UTC, rejecting blanks and non-dates."""
     cid = df["customer_id"].astype("string").str.strip()
     _reject(reasons, cid.isna() | (cid == ""), "customer_id: missing")
     ts = _parse_timestamps(df["timestamp"], settings.timestamp_format, settings.timezone)
     _reject(reasons, ts.isna(), "timestamp: not a date in the expected format")
+    return cid, ts
+
+
+def validate_events(raw: pd.DataFrame, settings: DataSettings, source: str) -> Validated:
+    """Type an engagement-events table: customer_id (text), timestamp (naive UTC), event_type."""
+    df, reasons = _rows(raw, EVENT_FIELDS, source)
+    df = df[list(EVENT_FIELDS)]
+    cid, ts = _id_and_time(df, settings, reasons)
     etype = df["event_type"].astype("string").str.strip().str.lower()
     _reject(reasons, etype.isna() | (etype == ""), "event_type: missing")
     table = pd.DataFrame({"customer_id": cid, "timestamp": ts, "event_type": etype}, index=df.index)
@@ -187,17 +200,8 @@ def validate_events(raw: pd.DataFrame, settings: DataSettings, source: str) -> V
 def validate_contacts(raw: pd.DataFrame, settings: DataSettings, source: str) -> Validated:
     """Type a contacts table (past retention contacts): customer_id (text), timestamp
     (naive UTC), plus channel and action as text when present."""
-    missing = [c for c in CONTACT_FIELDS if c not in raw.columns]
-    if missing:
-        raise _missing_columns_error(source, raw, missing)
-    _require_rows(raw, source)
-    df = raw.copy()
-    df.index = pd.RangeIndex(2, len(df) + 2, name="row")
-    reasons = pd.Series(pd.NA, index=df.index, dtype="object")
-    cid = df["customer_id"].astype("string").str.strip()
-    _reject(reasons, cid.isna() | (cid == ""), "customer_id: missing")
-    ts = _parse_timestamps(df["timestamp"], settings.timestamp_format, settings.timezone)
-    _reject(reasons, ts.isna(), "timestamp: not a date in the expected format")
+    df, reasons = _rows(raw, CONTACT_FIELDS, source)
+    cid, ts = _id_and_time(df, settings, reasons)
     table = pd.DataFrame({"customer_id": cid, "timestamp": ts}, index=df.index)
     for col in ("channel", "action"):
         if col in df.columns:
