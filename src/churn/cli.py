@@ -21,13 +21,22 @@ def _date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"expected a date like 2024-06-30, got {text!r}") from None
 
 
+def _dates(text: str) -> list[dt.date]:
+    return [_date(part.strip()) for part in text.split(",") if part.strip()]
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="churn", description="Churn prediction pipeline stages.")
     parser.add_argument("--debug", action="store_true", help="show the full traceback on errors")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("generate", help="write the built-in synthetic world to data/raw/synthetic/")
     sub.add_parser("ingest", help="validate and type the raw tables into data/interim/")
-    sub.add_parser("features", help="point-in-time snapshots at the training and test cutoffs")
+    features = sub.add_parser("features", help="point-in-time snapshots at the training and test cutoffs")
+    features.add_argument("--transactions", help="snapshots of this transactions file (mapped by params) instead of data/interim/")
+    features.add_argument(
+        "--cutoffs", type=_dates, help="as-of days, comma-separated, e.g. 2024-01-31,2024-02-29 (default: the plan from params)"
+    )
+    features.add_argument("--output", type=Path, help="write snapshots here (.csv or .parquet); needed with the options above")
     sub.add_parser("train", help="train LightGBM, save models/model.txt, log an MLflow run")
     sub.add_parser("evaluate", help="out-of-time metrics and plots; champion decision")
     score = sub.add_parser("score", help="risk, reasons, value and retention action per customer")
@@ -65,6 +74,16 @@ def _run(args: argparse.Namespace) -> dict:
             customers=args.customers.resolve() if args.customers else None,
             as_of=args.as_of,
             model_uri=args.model,
+            output=args.output.resolve() if args.output else None,
+        )
+    if args.command == "features":
+        if args.output is not None and args.output.suffix not in {".csv", ".parquet"}:
+            raise ChurnError(f"--output {args.output}: use a .csv or .parquet file name")
+        return stage.run(
+            root,
+            params,
+            transactions=args.transactions,
+            cutoffs=args.cutoffs,
             output=args.output.resolve() if args.output else None,
         )
     return stage.run(root, params)

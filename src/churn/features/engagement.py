@@ -1,43 +1,62 @@
-"""Engagement features from the optional events table, as of a cutoff.
+"""Engagement features from the optional events table, as of each cutoff.
 
-Only events with timestamp < cutoff are seen. Customers without events get nulls, which
-LightGBM treats as "missing" rather than as zero activity.
+Only events before the cutoff are seen. Event types other than those named here count in
+the events_* totals only.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import ibis
 import pandas as pd
+from ibis import _
 
-SECONDS_PER_DAY = 86400.0
-RECENT_DAYS = 90
+from churn.features.behaviour import TREND_DAYS, trend
+from churn.features.history import Measure, Window, aggregates_by_cutoff
+from churn.features.rfm import days_before
+
+# event_type -> the plural used in feature names.
+ENGAGEMENT_TYPES = {"login": "logins", "email_open": "email_opens", "email_click": "email_clicks"}
+SERVICE_TYPES = {"support_ticket": "support_tickets", "complaint": "complaints"}
+RECENT_DAYS = (30, 90)
 SERVICE_DAYS = 180
-EVENT_COUNT_COLUMNS = ("events_90d", "events_prev_90d", "complaints_180d", "support_tickets_180d")
+
+_KINDS = {"events": "events of any type"} | {p: f"'{t}' events" for t, p in ENGAGEMENT_TYPES.items()}
+FEATURES = {
+    **{f"{name}_{d}d": f"{what} in the last {d} days" for name, what in _KINDS.items() for d in RECENT_DAYS},
+    **{
+        f"{name}_trend": f"{what} in the last {TREND_DAYS} days against the {TREND_DAYS} before, as frequency_trend"
+        for name, what in _KINDS.items()
+    },
+    **{f"{p}_{SERVICE_DAYS}d": f"'{t}' events in the last {SERVICE_DAYS} days" for t, p in SERVICE_TYPES.items()},
+    "days_since_event": "days from the last event of any type to the cutoff (null without events)",
+}
+
+COUNT_FEATURES = tuple(n for n in FEATURES if not n.endswith("_trend") and n != "days_since_event")
+
+_BEFORE = Window(-2 * TREND_DAYS, -TREND_DAYS)
+MEASURES = {
+    "last_event": Measure(_.timestamp, "max"),
+    "events": Measure(_.timestamp, "count"),
+    **{p: Measure(ibis.ifelse(_.event_type == t, 1, None), "count") for t, p in (ENGAGEMENT_TYPES | SERVICE_TYPES).items()},
+}
+WINDOWED = {
+    **{f"{m}_{d}d": (m, Window(-d, 0)) for m in _KINDS for d in RECENT_DAYS},
+    **{f"_{m}_before": (m, _BEFORE) for m in _KINDS},
+    **{f"{p}_{SERVICE_DAYS}d": (p, Window(-SERVICE_DAYS, 0)) for p in SERVICE_TYPES.values()},
+}
 
 
-def engagement_features(events: ibis.Table, cutoff: pd.Timestamp) -> ibis.Table:
-    """Per customer with any event before `cutoff`:
+def engagement_by_cutoff(events: ibis.Table, cutoffs: Sequence[pd.Timestamp]) -> dict[pd.Timestamp, ibis.Table]:
+    """Per cutoff: customer_id and FEATURES for every customer with an event before it."""
+    parts = aggregates_by_cutoff(events, cutoffs, MEASURES, WINDOWED, history=["last_event"])
+    return {cutoff: agg.select("customer_id", **_features(agg)) for cutoff, agg in parts.items()}
 
-    - events_90d: events of any type in the last 90 days
-    - events_prev_90d: events in the 90 days before that (for the trend)
-    - days_since_event: days from the last event to the cutoff
-    - complaints_180d, support_tickets_180d: service problems in the last 180 days
-    """
-    c = ibis.literal(cutoff.to_pydatetime(), type="timestamp")
 
-    def since(days: int) -> ibis.Value:
-        return ibis.literal((cutoff - pd.Timedelta(days=days)).to_pydatetime(), type="timestamp")
-
-    e = events.filter(events.timestamp < c)
-    last90 = e.timestamp >= since(RECENT_DAYS)
-    prev90 = (e.timestamp >= since(2 * RECENT_DAYS)) & ~last90
-    last180 = e.timestamp >= since(SERVICE_DAYS)
-    agg = e.group_by("customer_id").aggregate(
-        events_90d=last90.cast("int64").sum(),
-        events_prev_90d=prev90.cast("int64").sum(),
-        last_event=e.timestamp.max(),
-        complaints_180d=(last180 & (e.event_type == "complaint")).cast("int64").sum(),
-        support_tickets_180d=(last180 & (e.event_type == "support_ticket")).cast("int64").sum(),
-    )
-    days_since = (c.epoch_seconds() - agg.last_event.epoch_seconds()) / SECONDS_PER_DAY
-    return agg.mutate(days_since_event=days_since).drop("last_event")
+def _features(agg: ibis.Table) -> dict[str, ibis.Value]:
+    cols = {n: agg[n] for n in COUNT_FEATURES}
+    for m in _KINDS:
+        cols[f"{m}_trend"] = trend(agg[f"{m}_{TREND_DAYS}d"], agg[f"_{m}_before"])
+    cols["days_since_event"] = days_before(agg.cutoff, agg.last_event)
+    return cols

@@ -1,62 +1,74 @@
-"""Recency, frequency, monetary and behaviour features from transactions, as of a cutoff.
+"""Recency, frequency and monetary value of the transactions before a cutoff.
 
-Written as column-wise Ibis aggregations, so the same expression runs on DuckDB (the
-default) or any other Ibis backend. Only rows with timestamp < cutoff are seen.
+A purchase has a positive amount, a refund a negative one. Reads the rows of
+features/activity.py: amounts as exact decimals, and first-of-day flags for active days.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import ibis
 import pandas as pd
+from ibis import _
+
+from churn.features.activity import activity_rows
+from churn.features.history import Measure, aggregate_at_cutoffs
 
 SECONDS_PER_DAY = 86400.0
-RECENT_DAYS = 90
+
+FEATURES = {
+    "recency_days": "days from the last transaction to the cutoff",
+    "tenure_days": "days from the first transaction to the cutoff",
+    "frequency": "number of transactions (refunds included)",
+    "active_days": "distinct days with a transaction",
+    "monetary_total": "net spend: the sum of all amounts (refunds subtract)",
+    "monetary_mean": "average order value: the mean purchase amount (refunds excluded)",
+    "monetary_max": "the largest purchase amount",
+    "refund_share": "share of transactions that are refunds (amount < 0)",
+}
+
+_PURCHASE = ibis.ifelse(_.amount > 0, _.amount, None)
+MEASURES = {
+    "first_ts": Measure(_.timestamp, "min"),
+    "last_ts": Measure(_.timestamp, "max"),
+    "transactions": Measure(_.amount, "count"),
+    "amount": Measure(_.amount, "sum"),
+    "purchases": Measure(_PURCHASE, "count"),
+    "purchase_amount": Measure(_PURCHASE, "sum"),
+    "amount_max": Measure(_.amount, "max"),
+    "refunds": Measure(ibis.ifelse(_.amount < 0, _.amount, None), "count"),
+    "active_days": Measure(_.new_day, "count"),
+}
 
 
-def _days_before(cutoff: ibis.Value, ts: ibis.Value) -> ibis.Value:
+def days_before(cutoff: ibis.Value, ts: ibis.Value) -> ibis.Value:
+    """Days (with fractions) from `ts` to `cutoff`."""
     return (cutoff.epoch_seconds() - ts.epoch_seconds()) / SECONDS_PER_DAY
 
 
-def rfm_features(tx: ibis.Table, cutoff: pd.Timestamp) -> ibis.Table:
-    """Per customer with any transaction before `cutoff`:
+def ratio(numerator: ibis.Value, denominator: ibis.Value) -> ibis.Value:
+    """numerator / denominator, null where the denominator is 0."""
+    return ibis.ifelse(denominator == 0, ibis.null("float64"), numerator / denominator)
 
-    - recency_days: days from the last transaction to the cutoff
-    - tenure_days: days from the first transaction to the cutoff
-    - frequency: number of transactions (refunds included)
-    - active_days: number of distinct days with a transaction
-    - monetary_total: net spend (refunds subtract)
-    - monetary_mean: mean purchase amount (refunds excluded)
-    - monetary_max: largest purchase amount
-    - frequency_90d, monetary_90d: transactions and net spend in the last 90 days
-    - refund_share: share of transactions that are refunds (amount < 0)
-    - interpurchase_days: mean days between active days (null with a single active day)
-    - overdue_ratio: recency_days / interpurchase_days (how late against their own rhythm)
-    """
-    c = ibis.literal(cutoff.to_pydatetime(), type="timestamp")
-    h = tx.filter(tx.timestamp < c)
-    recent = h.timestamp >= ibis.literal((cutoff - pd.Timedelta(days=RECENT_DAYS)).to_pydatetime(), type="timestamp")
-    purchase = h.amount > 0
-    agg = h.group_by("customer_id").aggregate(
-        last_ts=h.timestamp.max(),
-        first_ts=h.timestamp.min(),
-        frequency=h.count(),
-        active_days=h.timestamp.date().nunique(),
-        monetary_total=h.amount.sum(),
-        monetary_mean=h.amount.mean(where=purchase),
-        monetary_max=h.amount.max(),
-        frequency_90d=recent.cast("int64").sum(),
-        monetary_90d=ibis.ifelse(recent, h.amount, 0.0).sum(),
-        n_refunds=(h.amount < 0).cast("int64").sum(),
-    )
-    recency = _days_before(c, agg.last_ts)
-    tenure = _days_before(c, agg.first_ts)
-    span_days = (agg.last_ts.epoch_seconds() - agg.first_ts.epoch_seconds()) / SECONDS_PER_DAY
-    interval = ibis.ifelse(agg.active_days > 1, span_days / (agg.active_days - 1), ibis.null("float64"))
-    out = agg.mutate(
-        recency_days=recency,
-        tenure_days=tenure,
-        refund_share=agg.n_refunds / agg.frequency,
-        interpurchase_days=interval,
-        overdue_ratio=recency / interval,
-    )
-    return out.drop("last_ts", "first_ts", "n_refunds")
+
+def rfm_columns(agg: ibis.Table) -> dict[str, ibis.Value]:
+    """FEATURES from the aggregated MEASURES (one row per customer and cutoff)."""
+    return {
+        "recency_days": days_before(agg.cutoff, agg.last_ts),
+        "tenure_days": days_before(agg.cutoff, agg.first_ts),
+        "frequency": agg.transactions,
+        "active_days": agg.active_days,
+        "monetary_total": agg.amount.cast("float64"),
+        "monetary_mean": ratio(agg.purchase_amount.cast("float64"), agg.purchases),
+        "monetary_max": agg.amount_max.cast("float64"),
+        "refund_share": ratio(agg.refunds, agg.transactions),
+    }
+
+
+def rfm_features(tx: ibis.Table, cutoffs: pd.Timestamp | Sequence[pd.Timestamp]) -> ibis.Table:
+    """customer_id, cutoff and FEATURES for every customer with a transaction before a
+    cutoff (one cutoff or several)."""
+    cutoffs = [cutoffs] if isinstance(cutoffs, pd.Timestamp) else cutoffs
+    agg = aggregate_at_cutoffs(activity_rows(tx), cutoffs, MEASURES)
+    return agg.select("customer_id", "cutoff", **rfm_columns(agg))

@@ -1,4 +1,4 @@
-"""Cutoffs, population and labels: the time semantics, written down once.
+"""Cutoffs, population, labels and the snapshot table: the time semantics, written down once.
 
 - A snapshot has a cutoff instant t. Features see only rows with timestamp < t.
 - Label at t: `churned` = 1 when the customer has no transaction in [t, t + horizon_days).
@@ -12,13 +12,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import ibis
 import pandas as pd
 
-from churn.features.engagement import EVENT_COUNT_COLUMNS, engagement_features
-from churn.features.rfm import rfm_features
+from churn.features import activity, attributes, behaviour, engagement, rfm, rhythm
+from churn.features.history import Window, aggregates_by_cutoff
+from churn.features.segments import SCORE_COLUMNS, rfm_scores
 
 DAY = pd.Timedelta(days=1)
 
@@ -63,91 +65,118 @@ def plan_cutoffs(
     return CutoffPlan(train=train, test=test, score=score_cutoff)
 
 
-def label_expr(tx: ibis.Table, cutoff: pd.Timestamp, horizon_days: int) -> ibis.Table:
-    """customer_id, n_future: transactions in [cutoff, cutoff + horizon_days)."""
-    start = ibis.literal(cutoff.to_pydatetime(), type="timestamp")
-    end = ibis.literal((cutoff + pd.Timedelta(days=horizon_days)).to_pydatetime(), type="timestamp")
-    window = tx.filter((tx.timestamp >= start) & (tx.timestamp < end))
-    return window.group_by("customer_id").aggregate(n_future=window.count())
+IDENTIFIERS = ("split", "cutoff", "customer_id", "is_active")
+LABEL = "churned"
 
 
 def snapshot_expr(
     tx: ibis.Table,
-    cutoff: pd.Timestamp,
+    cutoffs: Sequence[pd.Timestamp],
     *,
     active_days: int,
     horizon_days: int | None,
+    labels_until: pd.Timestamp | None = None,
     events: ibis.Table | None = None,
     customers: ibis.Table | None = None,
 ) -> ibis.Table:
-    """One row per customer with history before `cutoff`: features, `is_active`, and
-    (when `horizon_days` is given) the label `churned`."""
-    snap = rfm_features(tx, cutoff)
-    snap = snap.mutate(
-        cutoff=ibis.literal(cutoff.to_pydatetime(), type="timestamp"),
-        is_active=snap.recency_days <= active_days,
-    )
-    if events is not None:
-        eng = engagement_features(events, cutoff)
-        snap = snap.left_join(eng, "customer_id").drop("customer_id_right")
-        # No event before the cutoff means zero events, not an unknown count.
-        snap = snap.mutate(**{c: snap[c].fill_null(0) for c in EVENT_COUNT_COLUMNS})
-    if customers is not None:
-        snap = snap.left_join(_static_features(customers, cutoff), "customer_id").drop("customer_id_right")
+    """One row per customer with a transaction before a cutoff, for every cutoff:
+    customer_id, cutoff, the features, `is_active` and (when `horizon_days` is given) the
+    label `churned`.
+
+    `churned` is null where the label window [cutoff, cutoff + horizon_days) reaches past
+    `labels_until` (the end of the data), because the customer's future is not all known.
+    Optional tables (events, customers) and optional transaction columns (category,
+    channel) add their features when present.
+    """
+    windowed = dict(behaviour.WINDOWED)
     if horizon_days is not None:
-        lab = label_expr(tx, cutoff, horizon_days)
-        snap = snap.left_join(lab, "customer_id").drop("customer_id_right")
-        snap = snap.mutate(churned=snap.n_future.isnull().cast("int8")).drop("n_future")
+        windowed["_future"] = ("transactions", Window(0, horizon_days))
+    measures = rfm.MEASURES | rhythm.MEASURES
+    per_cutoff = aggregates_by_cutoff(activity.activity_rows(tx), cutoffs, measures, windowed)
+    breadth = rhythm.breadth_by_cutoff(tx, cutoffs)
+    engaged = engagement.engagement_by_cutoff(events, cutoffs) if events is not None else None
+    parts = []
+    for cutoff, agg in per_cutoff.items():
+        cols = rfm.rfm_columns(agg) | behaviour.behaviour_columns(agg) | rhythm.rhythm_columns(agg)
+        cols["is_active"] = cols["recency_days"] <= active_days
+        if horizon_days is not None:
+            complete = labels_until is None or cutoff + pd.Timedelta(days=horizon_days) <= labels_until
+            cols[LABEL] = (agg._future == 0).cast("int8") if complete else ibis.null("int8")
+        snap = agg.select("customer_id", "cutoff", **cols)
+        if breadth is not None:
+            snap = _join_counts(snap, breadth[cutoff])
+        if engaged is not None:
+            # No event before the cutoff means zero events, not an unknown count.
+            snap = _join_counts(snap, engaged[cutoff], engagement.COUNT_FEATURES)
+        parts.append(snap)
+    snap = ibis.union(*parts, distinct=False)
+    if customers is not None:
+        snap = attributes.attribute_columns(snap, customers)
     return snap
 
 
-def _static_features(customers: ibis.Table, cutoff: pd.Timestamp) -> ibis.Table:
-    """loyalty_member (0/1) and signup_age_days from the optional customers table."""
-    c = ibis.literal(cutoff.to_pydatetime(), type="timestamp")
-    cols = {"customer_id": customers.customer_id}
-    if "loyalty_member" in customers.columns:
-        cols["loyalty_member"] = customers.loyalty_member.cast("float64")
-    if "signup_date" in customers.columns:
-        cols["signup_age_days"] = (c.epoch_seconds() - customers.signup_date.epoch_seconds()) / 86400.0
-    return customers.select(**cols)
+def _join_counts(snap: ibis.Table, other: ibis.Table, counts: Sequence[str] | None = None) -> ibis.Table:
+    """`snap` with the columns of `other` (both at one cutoff); missing `counts` (default:
+    all of them) are 0."""
+    joined = snap.left_join(other, "customer_id").drop("customer_id_right")
+    counts = [c for c in other.columns if c != "customer_id"] if counts is None else counts
+    return joined.mutate(**{c: joined[c].fill_null(0) for c in counts})
 
 
 def build_snapshots(
     con: ibis.BaseBackend,
     tx: ibis.Table,
-    cutoffs: list[tuple[str, pd.Timestamp]],
+    cutoffs: Sequence[tuple[str, pd.Timestamp]],
     *,
     active_days: int,
     horizon_days: int | None,
+    labels_until: pd.Timestamp | None = None,
     events: ibis.Table | None = None,
     customers: ibis.Table | None = None,
     active_only: bool = True,
 ) -> pd.DataFrame:
-    """Stack snapshots at each (split, cutoff) into one pandas frame, sorted and typed."""
-    frames = []
-    for split, cutoff in cutoffs:
-        expr = snapshot_expr(
-            tx, cutoff, active_days=active_days, horizon_days=horizon_days, events=events, customers=customers
-        )
-        if active_only:
-            expr = expr.filter(expr.is_active)
-        df = con.to_pandas(expr)
-        df.insert(0, "split", split)
-        frames.append(df)
-    out = pd.concat(frames, ignore_index=True)
-    out["customer_id"] = out["customer_id"].astype("string")
-    out["split"] = out["split"].astype("string")
+    """Snapshots at each (split, cutoff) as one pandas frame, sorted by cutoff and customer.
+
+    Columns: split, cutoff, customer_id, is_active, the features (float64; tier
+    categorical), the RFM scores and segment (segments.SCORE_COLUMNS, quintiles within
+    each cutoff over the rows returned) and, with `horizon_days`, churned (int8; nullable
+    Int8 when some label windows are incomplete). `active_only` drops lapsed customers.
+    """
+    split_of = {pd.Timestamp(c): s for s, c in cutoffs}
+    if len(split_of) != len(cutoffs):
+        raise ValueError("each cutoff may appear only once")
+    expr = snapshot_expr(
+        tx,
+        list(split_of),
+        active_days=active_days,
+        horizon_days=horizon_days,
+        labels_until=labels_until,
+        events=events,
+        customers=customers,
+    )
+    if active_only:
+        expr = expr.filter(expr.is_active)
+    # Arrow, then pandas: much faster than Ibis's own pandas conversion for millions of rows.
+    out = con.to_pyarrow(expr).to_pandas()
     out["cutoff"] = out["cutoff"].astype("datetime64[ns]")
+    out.insert(0, "split", out["cutoff"].map(split_of).astype("string"))
+    out["customer_id"] = out["customer_id"].astype("string")
     out["is_active"] = out["is_active"].astype(bool)
     for col in feature_columns(out):
-        out[col] = out[col].astype("float64")
-    front = ["split", "cutoff", "customer_id", "is_active"]
-    rest = sorted(c for c in out.columns if c not in front and c != "churned")
-    ordered = front + rest + (["churned"] if "churned" in out.columns else [])
-    out = out[ordered].sort_values(["cutoff", "customer_id"], kind="stable").reset_index(drop=True)
-    return out
+        if col in attributes.CATEGORICAL:
+            out[col] = pd.Categorical(out[col].astype("string"))
+        else:
+            out[col] = out[col].astype("float64")
+    if LABEL in out.columns:
+        out[LABEL] = out[LABEL].astype("Int8" if out[LABEL].isna().any() else "int8")
+    out = out.sort_values(["cutoff", "customer_id"], kind="stable").reset_index(drop=True)
+    out = out.join(rfm_scores(out))
+    features = sorted(feature_columns(out))
+    label = [LABEL] if LABEL in out.columns else []
+    return out[list(IDENTIFIERS) + features + list(SCORE_COLUMNS) + label]
 
 
 def feature_columns(snapshots: pd.DataFrame) -> list[str]:
-    """The model's inputs: every column that is not an identifier, flag or label."""
-    return [c for c in snapshots.columns if c not in {"split", "cutoff", "customer_id", "is_active", "churned"}]
+    """The model's inputs: every column that is not an identifier, flag, label or RFM score."""
+    excluded = {*IDENTIFIERS, LABEL, *SCORE_COLUMNS}
+    return [c for c in snapshots.columns if c not in excluded]

@@ -1,11 +1,20 @@
-"""Stage `features`: point-in-time snapshots at the training and test cutoffs.
+"""Stage `features` (and `churn features`): point-in-time snapshots.
 
-Writes data/processed/snapshots.parquet (one row per active customer and cutoff, with
-`split` = train | test and the label `churned`) and data/processed/cutoffs.json.
+As a DVC stage: snapshots of every active customer at the planned training and test
+cutoffs (README, "Time semantics") from the ingested tables, written to
+data/processed/snapshots.parquet (`split` = train | test, the label `churned`) with the
+plan in data/processed/cutoffs.json.
+
+Outside DVC, `--transactions` takes another transactions file (mapped and validated with
+the `data` settings, as `churn ingest` would) and `--cutoffs` takes as-of days; such
+snapshots go to `--output` only, hold every customer with history (lapsed ones with
+is_active = false) and have `churned` only where the label window is complete in the
+data.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import ibis
@@ -13,24 +22,34 @@ import pandas as pd
 
 from churn import io, layout
 from churn.config import Params
+from churn.data.validation import validate_transactions
 from churn.errors import ChurnError
-from churn.features.snapshots import CutoffPlan, build_snapshots, plan_cutoffs, scoring_cutoff
+from churn.features.snapshots import CutoffPlan, build_snapshots, cutoff_for_as_of, plan_cutoffs, scoring_cutoff
+
+CUSTOM_SPLIT = "custom"
 
 
-def open_tables(root: Path) -> tuple[ibis.BaseBackend, ibis.Table, ibis.Table | None, ibis.Table | None]:
-    """An embedded DuckDB connection and the ingested tables (events/customers if present)."""
+def open_tables(
+    root: Path, *, transactions: bool = True
+) -> tuple[ibis.BaseBackend, ibis.Table | None, ibis.Table | None, ibis.Table | None]:
+    """An embedded DuckDB connection and the ingested tables: transactions (unless not
+    wanted), events and customers (when present)."""
     con = ibis.duckdb.connect()
-    tx = con.read_parquet(root / layout.INTERIM_TRANSACTIONS)
-    events = con.read_parquet(root / layout.INTERIM_EVENTS) if (root / layout.INTERIM_EVENTS).exists() else None
-    customers = (
-        con.read_parquet(root / layout.INTERIM_CUSTOMERS) if (root / layout.INTERIM_CUSTOMERS).exists() else None
-    )
-    return con, tx, events, customers
+
+    def table(path: Path) -> ibis.Table | None:
+        return con.read_parquet(root / path) if (root / path).exists() else None
+
+    tx = con.read_parquet(root / layout.INTERIM_TRANSACTIONS) if transactions else None
+    return con, tx, table(layout.INTERIM_EVENTS), table(layout.INTERIM_CUSTOMERS)
 
 
-def plan_for(con: ibis.BaseBackend, tx: ibis.Table, params: Params) -> CutoffPlan:
-    newest = pd.Timestamp(con.execute(tx.timestamp.max()))
-    oldest = pd.Timestamp(con.execute(tx.timestamp.min()))
+def time_span(con: ibis.BaseBackend, tx: ibis.Table) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """Oldest and newest transaction timestamp."""
+    span = con.to_pyarrow(tx.aggregate(oldest=tx.timestamp.min(), newest=tx.timestamp.max())).to_pylist()[0]
+    return pd.Timestamp(span["oldest"]), pd.Timestamp(span["newest"])
+
+
+def plan_for(oldest: pd.Timestamp, newest: pd.Timestamp, params: Params) -> CutoffPlan:
     plan = plan_cutoffs(
         scoring_cutoff(newest),
         params.churn.horizon_days,
@@ -46,25 +65,82 @@ def plan_for(con: ibis.BaseBackend, tx: ibis.Table, params: Params) -> CutoffPla
     return plan
 
 
-def run(root: Path, params: Params) -> dict:
-    con, tx, events, customers = open_tables(root)
-    plan = plan_for(con, tx, params)
+def _transactions(root: Path, params: Params, path: str) -> tuple[ibis.Table, dict]:
+    from churn.stages.ingest import load_table  # the same reading and validation as `churn ingest`
+
+    result = load_table(root, "--transactions", path, validate_transactions, params, (params.data.columns.customer_id,))
+    if result.table.empty:
+        raise ChurnError(f"{path}: no usable transactions (every row was filtered or rejected)")
+    return ibis.memtable(result.table), result.counts
+
+
+def run(
+    root: Path,
+    params: Params,
+    *,
+    transactions: str | None = None,
+    cutoffs: list[dt.date] | None = None,
+    output: Path | None = None,
+) -> dict:
+    custom = transactions is not None or cutoffs is not None
+    if custom and output is None:
+        raise ChurnError(
+            "--transactions and --cutoffs need --output, so the pipeline's "
+            f"{layout.SNAPSHOTS} is left as DVC wrote it"
+        )
+    if cutoffs is not None and not cutoffs:
+        raise ChurnError("--cutoffs: give at least one day, e.g. --cutoffs 2024-01-31,2024-02-29")
+    con, tx, events, customers = open_tables(root, transactions=transactions is None)
+    counts = None
+    if transactions:
+        tx, counts = _transactions(root, params, transactions)
+    oldest, newest = time_span(con, tx)
+    data_end = scoring_cutoff(newest)
+    if cutoffs is not None:
+        planned = [(CUSTOM_SPLIT, cutoff_for_as_of(day)) for day in sorted(set(cutoffs))]
+        plan = None
+    else:
+        plan = plan_for(oldest, newest, params)
+        planned = plan.labelled()
     snaps = build_snapshots(
         con,
         tx,
-        plan.labelled(),
+        planned,
         active_days=params.churn.active_days,
         horizon_days=params.churn.horizon_days,
+        labels_until=data_end,
         events=events,
         customers=customers,
+        active_only=not custom,
     )
-    io.write_table(snaps, root / layout.SNAPSHOTS)
+    if snaps.empty:
+        first = min(c for _, c in planned)
+        raise ChurnError(
+            f"no customer has a transaction before the cutoff(s): the data starts {oldest.date()}, "
+            f"the first snapshot is as of {(first - pd.Timedelta(days=1)).date()}"
+        )
+    target = output or root / layout.SNAPSHOTS
+    io.write_table(snaps, target)
     summary = {
-        "train_cutoffs": [str(c.date()) for c in plan.train],
-        "test_cutoff": str(plan.test.date()),
-        "score_cutoff": str(plan.score.date()),
-        "rows": {s: int((snaps["split"] == s).sum()) for s in ("train", "test")},
-        "churn_rate": {s: round(float(snaps.loc[snaps["split"] == s, "churned"].mean()), 6) for s in ("train", "test")},
+        "output": str(target),
+        "rows": {s: int((snaps["split"] == s).sum()) for s in dict.fromkeys(snaps["split"])},
+        "churn_rate": {
+            s: None if g["churned"].isna().all() else round(float(g["churned"].mean()), 6)
+            for s, g in snaps.groupby("split", sort=False)
+        },
     }
-    io.write_json(summary, root / layout.CUTOFFS)
+    if counts is not None:
+        summary["transactions"] = counts
+    if plan is None:
+        summary["as_of"] = [str((c - pd.Timedelta(days=1)).date()) for _, c in planned]
+        summary["labelled_until"] = str((data_end - pd.Timedelta(days=1)).date())
+        return summary
+    summary.update(
+        train_cutoffs=[str(c.date()) for c in plan.train],
+        test_cutoff=str(plan.test.date()),
+        score_cutoff=str(plan.score.date()),
+    )
+    if not custom:
+        io.write_json({k: v for k, v in summary.items() if k != "output"}, root / layout.CUTOFFS)
     return summary
+

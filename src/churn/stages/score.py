@@ -23,7 +23,6 @@ from churn.actions.plan import assign_groups, plan_actions, unavailable_actions
 from churn.config import Params
 from churn.data.validation import validate_transactions
 from churn.errors import ChurnError
-from churn.features.segments import rfm_scores
 from churn.features.snapshots import build_snapshots, cutoff_for_as_of, feature_columns, scoring_cutoff
 from churn.modeling.model import ChurnModel
 from churn.scoring.predict import check_features
@@ -148,13 +147,13 @@ def run(
         active_only=False,
     )
     check_features(model.features, feature_columns(snap))
-    if "rfm_segment" not in snap.columns:
-        snap = snap.join(rfm_scores(snap))
 
     requested, duplicates = None, 0
     if customers is not None:
         requested, duplicates = requested_customers(io.read_table(customers, ("customer_id",)), str(customers))
     frame = with_status(snap, requested, cutoff)
+    for col in ("r_score", "f_score", "m_score"):  # stay whole numbers when unknown customers leave gaps
+        frame[col] = frame[col].astype("Int8")
 
     active = np.flatnonzero((frame["status"] == "active").to_numpy())
     probability = pd.Series(np.nan, index=frame.index)
