@@ -64,8 +64,11 @@ class ChurnSettings(_Strict):
 
 
 class FeatureSettings(_Strict):
-    n_train_cutoffs: int = Field(6, ge=2)
+    n_train_cutoffs: int = Field(12, ge=2)
     cutoff_spacing_days: int = Field(30, gt=0)
+    # A snapshot's windowed features look back up to 180 days; with less data before it
+    # they describe a younger business than the one scored, so such cutoffs are skipped.
+    min_history_days: int = Field(180, ge=0)
 
 
 class TrainSettings(_Strict):

@@ -51,6 +51,7 @@ def transaction_features(tx: pd.DataFrame, cutoff: pd.Timestamp, active_days: in
             "interpurchase_std_days": gaps.std(ddof=1) if len(gaps) >= 2 else np.nan,
             "overdue_ratio": recency / interval if len(gaps) else np.nan,
             "active_month_share": ts.dt.to_period("M").nunique() / ((last_month - first_month).n + 1),
+            "cutoff_month": float(last_month.month),
             "frequency_trend": _trend(window(90).sum(), window(180, 90).sum()),
             "monetary_trend": _trend(amount[window(90)].sum(), amount[window(180, 90)].sum()),
             "is_active": recency <= active_days,

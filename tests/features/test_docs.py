@@ -1,18 +1,20 @@
 from pathlib import Path
 
-from churn.features import attributes, behaviour, engagement, rfm, rhythm
+from churn.features import attributes, behaviour, engagement, rfm, rhythm, season
 from churn.features.segments import SCORE_COLUMNS
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
 
 
 def test_readme_documents_every_feature_and_rfm_score():
-    features = rfm.FEATURES | behaviour.FEATURES | rhythm.FEATURES | engagement.FEATURES | attributes.FEATURES
+    features = (
+        rfm.FEATURES | behaviour.FEATURES | rhythm.FEATURES | season.FEATURES | engagement.FEATURES | attributes.FEATURES
+    )
     missing = [name for name in [*features, *SCORE_COLUMNS] if f"`{name}`" not in README]
     assert not missing, f"README does not describe: {', '.join(missing)}"
 
 
 def test_every_feature_has_one_line_of_meaning():
-    for module in (rfm, behaviour, rhythm, engagement, attributes):
+    for module in (rfm, behaviour, rhythm, season, engagement, attributes):
         for name, meaning in module.FEATURES.items():
             assert meaning and "\n" not in meaning, f"{module.__name__}.FEATURES[{name!r}]"

@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from churn.features import attributes, behaviour, engagement, rfm, rhythm
+from churn.features import attributes, behaviour, engagement, rfm, rhythm, season
 from churn.features.segments import SCORE_COLUMNS
 from churn.features.snapshots import (
     build_snapshots,
@@ -165,7 +165,9 @@ def test_columns_are_ordered_typed_and_every_feature_is_documented():
     assert list(s.columns[:4]) == ["split", "cutoff", "customer_id", "is_active"]
     assert list(s.columns[-6:]) == [*SCORE_COLUMNS, "churned"]
     features = feature_columns(s)
-    documented = rfm.FEATURES | behaviour.FEATURES | rhythm.FEATURES | engagement.FEATURES | attributes.FEATURES
+    documented = (
+        rfm.FEATURES | behaviour.FEATURES | rhythm.FEATURES | season.FEATURES | engagement.FEATURES | attributes.FEATURES
+    )
     assert set(features) == set(documented)  # with every optional table and column present
     assert features == sorted(features)
     assert not set(SCORE_COLUMNS) & set(features)  # carried along, never model inputs
@@ -177,7 +179,8 @@ def test_missing_optional_columns_mean_fewer_features():
     tx = frame()[["customer_id", "timestamp", "amount"]]
     s = build_snapshots(ibis.duckdb.connect(), ibis.memtable(tx), [("train", CUTOFF)], active_days=365, horizon_days=30)
     features = set(feature_columns(s))
-    assert features == set(rfm.FEATURES) | set(behaviour.FEATURES) | set(rhythm.FEATURES) - {"category_count", "channel_count"}
+    always = set(rfm.FEATURES) | set(behaviour.FEATURES) | set(rhythm.FEATURES) | set(season.FEATURES)
+    assert features == always - {"category_count", "channel_count"}
 
 
 EVENTS = pd.DataFrame(

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import ibis
 import pandas as pd
 
-from churn.features import activity, attributes, behaviour, engagement, rfm, rhythm
+from churn.features import activity, attributes, behaviour, engagement, rfm, rhythm, season
 from churn.features.history import Window, aggregates_by_cutoff
 from churn.features.segments import SCORE_COLUMNS, rfm_scores
 
@@ -37,11 +37,13 @@ def scoring_cutoff(newest_timestamp: pd.Timestamp) -> pd.Timestamp:
 
 @dataclass(frozen=True)
 class CutoffPlan:
-    """Training cutoffs (oldest first), the out-of-time test cutoff and the scoring cutoff."""
+    """Training cutoffs (oldest first), the out-of-time test cutoff, the scoring cutoff and
+    the planned training cutoffs skipped for too little history before them."""
 
     train: tuple[pd.Timestamp, ...]
     test: pd.Timestamp
     score: pd.Timestamp
+    skipped: tuple[pd.Timestamp, ...] = ()
 
     def labelled(self) -> list[tuple[str, pd.Timestamp]]:
         """(split, cutoff) for every snapshot that carries a label."""
@@ -97,7 +99,12 @@ def snapshot_expr(
     engaged = engagement.engagement_by_cutoff(events, cutoffs) if events is not None else None
     parts = []
     for cutoff, agg in per_cutoff.items():
-        cols = rfm.rfm_columns(agg) | behaviour.behaviour_columns(agg) | rhythm.rhythm_columns(agg)
+        cols = (
+            rfm.rfm_columns(agg)
+            | behaviour.behaviour_columns(agg)
+            | rhythm.rhythm_columns(agg)
+            | season.season_columns(agg)
+        )
         cols["is_active"] = cols["recency_days"] <= active_days
         if horizon_days is not None:
             complete = labels_until is None or cutoff + pd.Timedelta(days=horizon_days) <= labels_until

@@ -7,13 +7,15 @@ import pandas as pd
 
 from churn.config import RiskTiers
 from churn.errors import ChurnError
+from churn.features.season import SEASON_FEATURE
 from churn.modeling.model import ChurnModel
 
 
 def check_features(model_features: list[str], available: list[str]) -> None:
-    """Refuse to score when the model expects features the snapshot does not have, or vice versa."""
+    """Refuse to score when the model expects features the snapshot does not have, or vice
+    versa (the season feature aside: a model uses it only when trained across a year)."""
     missing = sorted(set(model_features) - set(available))
-    extra = sorted(set(available) - set(model_features))
+    extra = sorted(set(available) - set(model_features) - {SEASON_FEATURE})
     if missing or extra:
         parts = []
         if missing:

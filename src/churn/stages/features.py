@@ -56,13 +56,17 @@ def plan_for(oldest: pd.Timestamp, newest: pd.Timestamp, params: Params) -> Cuto
         params.features.n_train_cutoffs,
         params.features.cutoff_spacing_days,
     )
-    if plan.train[0] <= oldest:
+    earliest = oldest + pd.Timedelta(days=params.features.min_history_days)
+    kept = tuple(c for c in plan.train if c > oldest and c >= earliest)
+    if not kept:
         raise ChurnError(
-            f"not enough history: the data spans {oldest.date()} to {newest.date()}, but the oldest "
-            f"training cutoff would be {plan.train[0].date()}. Lower features.n_train_cutoffs, "
+            f"not enough history: the data spans {oldest.date()} to {newest.date()}, but even the newest "
+            f"training cutoff ({plan.train[-1].date()}) has less than features.min_history_days "
+            f"({params.features.min_history_days}) days of data before it. Lower features.min_history_days, "
             "features.cutoff_spacing_days or churn.horizon_days."
         )
-    return plan
+    skipped = tuple(c for c in plan.train if c not in kept)
+    return CutoffPlan(train=kept, test=plan.test, score=plan.score, skipped=skipped)
 
 
 def _transactions(root: Path, params: Params, path: str) -> tuple[ibis.Table, dict]:
@@ -137,6 +141,7 @@ def run(
         return summary
     summary.update(
         train_cutoffs=[str(c.date()) for c in plan.train],
+        skipped_train_cutoffs=[str(c.date()) for c in plan.skipped],
         test_cutoff=str(plan.test.date()),
         score_cutoff=str(plan.score.date()),
     )

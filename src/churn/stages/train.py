@@ -18,6 +18,7 @@ import pandas as pd
 from churn import io, layout, tracking
 from churn.config import Params
 from churn.errors import ChurnError
+from churn.features import season
 from churn.features.snapshots import feature_columns
 from churn.modeling.model import ChurnModel
 from churn.modeling.train import lgb_params, train_model
@@ -42,7 +43,7 @@ def model_params(params: Params) -> dict[str, object]:
 def run(root: Path, params: Params) -> dict:
     snaps = pd.read_parquet(root / layout.SNAPSHOTS)
     train = snaps[snaps["split"] == "train"]
-    features = feature_columns(snaps)
+    features = season.model_features(feature_columns(snaps), train["cutoff"].unique())
     try:
         trained = train_model(train, features, params.train, params.churn.horizon_days)
     except ValueError as exc:
