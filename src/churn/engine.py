@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import sys
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -134,6 +135,9 @@ def spark_session(settings: SparkSettings) -> SparkSession:
     if not remote:
         builder = builder.master(settings.master)
     conf = session_config(settings)
+    if not remote and is_local(settings.master):
+        # Python workers (the model UDF) run this interpreter, which has this package, not `python3` on PATH.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     quiet = not remote and is_local(settings.master) and "spark.driver.extraJavaOptions" not in conf
     if quiet:
         # Quiet from the first line: without a log configuration Spark logs INFO/WARN to the console.
