@@ -120,3 +120,37 @@ def test_a_missing_source_is_named(spark, raw_params, tmp_path):
     root = project(tmp_path, raw_params, "spark", transactions="data/raw/nope.parquet")
     with pytest.raises(InputError, match=r"data/raw/nope.parquet: file not found"):
         ingest.run(root, parse_params(yaml.safe_load((root / "params.yaml").read_text())))
+
+
+@pytest.mark.parametrize(
+    "fmt, values",
+    [
+        (None, ["2024-01-05", "2024-01-05 10:00:00", "2024-01-05T10:00:00.250", " 2024-07-01T23:59:59 ", "05/01/2024", None]),
+        (None, ["2024-01-05T10:00:00+02:00", "2024-07-06 23:30:00+02:00"]),  # pandas refuses mixed offsets
+        (None, ["2024-01-05T10:00:00Z", "2024-07-06 23:30:00.5Z"]),
+        ("%d/%m/%Y %H:%M", ["05/01/2024 10:00", "31/12/2023 23:59", "2024-01-05 10:00", "32/01/2024 10:00"]),
+        ("%Y%m%dT%H%M%S", ["20240105T100000", "20241231T235959", "2024-01-05"]),
+    ],
+)
+@pytest.mark.parametrize("timezone", ["UTC", "America/New_York"])
+def test_spark_parses_timestamps_as_the_single_node_ingest(spark, fmt, values, timezone):
+    from pyspark.sql import functions as F
+
+    from churn.data.spark_validation import timestamps
+    from churn.data.validation import _parse_timestamps
+
+    frame = spark.createDataFrame([(v,) for v in values], "value string")
+    ours = frame.select(timestamps(F.col("value"), "string", fmt, timezone).alias("ts")).toPandas()["ts"]
+    theirs = _parse_timestamps(pd.Series(values, dtype="string"), fmt, timezone)
+    assert ours.astype("datetime64[ns]").tolist() == theirs.tolist()
+    assert ours.notna().sum() >= 2
+
+
+def test_strftime_formats_become_spark_patterns():
+    from churn.data.spark_validation import java_pattern
+    from churn.errors import ChurnError
+
+    assert java_pattern("%d/%m/%Y %H:%M") == "dd/MM/yyyy HH:mm"
+    assert java_pattern("%Y-%m-%dT%H:%M:%S.%f") == "yyyy-MM-dd'T'HH:mm:ss.SSSSSS"
+    with pytest.raises(ChurnError, match=r"data.timestamp_format: %U is not supported"):
+        java_pattern("%Y week %U")
