@@ -20,7 +20,7 @@ from tests.spark.compare import TOLERANCE, assert_same_scores, assert_same_snaps
 
 pytestmark = [pytest.mark.spark, pytest.mark.e2e]
 ROOT = Path(__file__).resolve().parents[2]
-STAGES = ("ingest", "features", "train", "evaluate", "score")
+STAGES = ("ingest", "features", "train", "evaluate", "score", "report")
 AS_OF = "2024-11-30"
 
 
@@ -85,6 +85,12 @@ def test_scores_match(projects):
     duck, spark = (pd.read_parquet(p / layout.SCORES_PARQUET) for p in projects)
     assert_same_scores(spark, duck)
     assert duck["recommended_action"].nunique() > 1 and duck["churn_probability"].notna().sum() > 100
+
+
+def test_report_reads_what_spark_ingested_as_it_reads_the_single_node_output(projects):
+    duck, spark = (json.loads((p / layout.KPIS).read_text()) for p in projects)
+    assert spark == duck
+    assert (projects[1] / layout.REPORT_PAGE).stat().st_size > 10_000
 
 
 def test_scores_with_the_champion_from_mlflow_match(projects):
