@@ -21,8 +21,9 @@ $(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e .
 	touch $@
 
+# The tests cover both engines, so they install the Spark extra too (it needs Java to run).
 $(VENV)/.installed-dev: pyproject.toml constraints.txt | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,spark]'
 	touch $@ $(VENV)/.installed
 
 install: $(VENV)/.installed
@@ -33,7 +34,7 @@ run: install
 	dvc repro
 	churn summary
 
-## test: install with the dev extras and run the whole test suite
+## test: install with the dev and spark extras and run the whole test suite
 test: dev
 	pytest
 

@@ -152,7 +152,30 @@ class ReportSettings(_Strict):
     period: Literal["month", "quarter"] = "month"
 
 
+SparkConfValue = str | int | float | bool
+
+
+class SparkSettings(_Strict):
+    """The Spark session for `engine: spark` (ingest, features and scoring)."""
+
+    master: str = Field("local[2]", min_length=1)  # local[N], spark://host:7077, yarn, k8s://...
+    app_name: str = Field("churn-pipeline", min_length=1)
+    config: dict[str, SparkConfValue] = {}  # any Spark conf key; wins over the pipeline's defaults
+
+    @model_validator(mode="after")
+    def _conf_keys(self) -> SparkSettings:
+        bad = [k for k in self.config if not k.startswith("spark.")]
+        if bad:
+            raise ValueError(f"spark.config: keys must be Spark settings starting with 'spark.', got {', '.join(bad)}")
+        return self
+
+
+Engine = Literal["duckdb", "spark"]
+
+
 class Params(_Strict):
+    engine: Engine = "duckdb"  # what runs ingest and features: embedded DuckDB or Apache Spark
+    spark: SparkSettings = SparkSettings()
     data: DataSettings
     generate: GenerateSettings = GenerateSettings()
     churn: ChurnSettings = ChurnSettings()

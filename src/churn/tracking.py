@@ -12,10 +12,13 @@ calibrated churn probabilities.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
 import subprocess
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -142,7 +145,49 @@ class ChurnPyfunc(mlflow.pyfunc.PythonModel):
 
     def predict(self, context, model_input, params=None):
         frame = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)
-        return self.model.predict_proba(frame)
+        return self.model.predict_proba(_categoricals(frame))
+
+
+def _categoricals(frame: pd.DataFrame) -> pd.DataFrame:
+    """Categorical features as pandas categories: callers such as Spark hand them over as
+    text, and LightGBM maps categories (by name) onto the ones it was trained with."""
+    from churn.features.attributes import CATEGORICAL
+
+    text = [c for c in CATEGORICAL if c in frame.columns and not isinstance(frame[c].dtype, pd.CategoricalDtype)]
+    if not text:
+        return frame
+    return frame.assign(**{c: pd.Categorical(frame[c].astype("string")) for c in text})
+
+
+@contextlib.contextmanager
+def spark_model_udf(root: Path, session, model_uri: str | None, model_dir: Path) -> Iterator[Any]:
+    """A Spark UDF giving the churn model's calibrated probability per row, from the
+    MLflow model at `model_uri`, or else the local model in `model_dir` (model.txt and
+    model.json, saved as a pyfunc to a temporary directory first). Call it on a struct of
+    the model's feature columns, and run the query inside the `with` block.
+
+    The UDF runs the model in the executors' own Python (env_manager="local"): they must
+    have this package and its pinned dependencies, as a local session does.
+    """
+    with tempfile.TemporaryDirectory(prefix="churn-model-") as tmp:
+        if model_uri:
+            mlflow.set_tracking_uri(tracking_uri(root))
+            mlflow.set_registry_uri(tracking_uri(root))
+            uri = model_uri
+        else:
+            uri = str(Path(tmp) / "model")
+            mlflow.pyfunc.save_model(
+                uri,
+                python_model=ChurnPyfunc(),
+                artifacts={"booster": str(model_dir / "model.txt"), "meta": str(model_dir / "model.json")},
+                code_paths=[str(Path(__file__).resolve().parent)],
+                pip_requirements=_pip_requirements(),
+            )
+        try:
+            udf = mlflow.pyfunc.spark_udf(session, uri, result_type="double", env_manager="local")
+        except Exception as exc:  # mlflow raises several types for a bad URI or store
+            raise ChurnError(f"--model {uri}: cannot load it for Spark: {str(exc).splitlines()[0]}") from None
+        yield udf
 
 
 @_store_errors

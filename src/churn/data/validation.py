@@ -19,6 +19,58 @@ OPTIONAL_TRANSACTION_FIELDS = ("order_id", "category", "channel", "status")
 EVENT_FIELDS = ("customer_id", "timestamp", "event_type")
 CUSTOMER_FIELDS = ("customer_id",)
 CONTACT_FIELDS = ("customer_id", "timestamp")
+CONTACT_TEXT_FIELDS = ("channel", "action")
+CUSTOMER_TEXT_FIELDS = ("tier", "region")
+
+# Why a row is rejected: "<field>: <what is wrong>". The same words on every engine (the
+# Spark ingest in data/spark_validation.py uses these too).
+MISSING_ID = "customer_id: missing"
+NOT_A_DATE = "timestamp: not a date in the expected format"
+ISO_DATES = "an ISO 8601 date or datetime"
+AMOUNT_NOT_A_NUMBER = "amount: not a number"
+AMOUNT_NOT_FINITE = "amount: not a finite number"
+MISSING_EVENT_TYPE = "event_type: missing"
+SIGNUP_NOT_A_DATE = "signup_date: not a date"
+LOYALTY_NOT_A_FLAG = "loyalty_member: expected true or false"
+CONFLICTING_ID = "customer_id: listed again with different attributes (first occurrence kept)"
+LOYALTY_FLAGS = {"true": True, "1": True, "yes": True, "y": True, "false": False, "0": False, "no": False, "n": False}
+
+
+def timestamp_reason(fmt: str | None) -> str:
+    return f"{NOT_A_DATE} ({fmt or ISO_DATES})"
+
+
+def amount_limit_reason(max_abs_amount: float) -> str:
+    return f"amount: beyond +/-{max_abs_amount:g} (data.max_abs_amount)"
+
+
+def bad_rows_error(
+    source: str, reason: str, value, n_bad: int, settings: DataSettings, row: int | None = None
+) -> InputError:
+    """The error for data.on_bad_rows: fail, naming the first bad row's column (as the user
+    calls it) and value, and how many rows are bad in all."""
+    column = reason.split(":", 1)[0]
+    return InputError(
+        source,
+        f"{reason.split(': ', 1)[-1]}, got {value!r} ({n_bad} bad row(s) in all; "
+        "set data.on_bad_rows: quarantine to set them aside instead)",
+        row=row,
+        column=settings.columns.model_dump().get(column, column) or column,
+    )
+
+
+def row_counts(*, read: int, kept: int, repeated_header: int, filtered: int, duplicates: int, rejected: int) -> dict[str, int]:
+    """The ingest report of one table: every row read is in exactly one of the other counts."""
+    counts = {
+        "rows_read": int(read),
+        "rows_kept": int(kept),
+        "rows_repeated_header": int(repeated_header),
+        "rows_filtered_status": int(filtered),
+        "rows_duplicate_dropped": int(duplicates),
+        "rows_rejected": int(rejected),
+    }
+    assert sum(v for k, v in counts.items() if k != "rows_read") == counts["rows_read"]
+    return counts
 
 
 @dataclass
@@ -83,18 +135,13 @@ def validate_transactions(raw: pd.DataFrame, settings: DataSettings, source: str
     repeated_header = _repeated_header(df, present)
 
     cid = df["customer_id"].astype("string").str.strip()
-    _reject(reasons, cid.isna() | (cid == ""), "customer_id: missing")
+    _reject(reasons, cid.isna() | (cid == ""), MISSING_ID)
     ts = _parse_timestamps(df["timestamp"], settings.timestamp_format, settings.timezone)
-    expected = settings.timestamp_format or "an ISO 8601 date or datetime"
-    _reject(reasons, ts.isna(), f"timestamp: not a date in the expected format ({expected})")
+    _reject(reasons, ts.isna(), timestamp_reason(settings.timestamp_format))
     amount = pd.to_numeric(df["amount"].astype("string").str.strip(), errors="coerce").astype("float64")
-    _reject(reasons, amount.isna(), "amount: not a number")
-    _reject(reasons, ~np.isfinite(amount.fillna(0.0)), "amount: not a finite number")
-    _reject(
-        reasons,
-        amount.abs() > settings.max_abs_amount,
-        f"amount: beyond +/-{settings.max_abs_amount:g} (data.max_abs_amount)",
-    )
+    _reject(reasons, amount.isna(), AMOUNT_NOT_A_NUMBER)
+    _reject(reasons, ~np.isfinite(amount.fillna(0.0)), AMOUNT_NOT_FINITE)
+    _reject(reasons, amount.abs() > settings.max_abs_amount, amount_limit_reason(settings.max_abs_amount))
 
     table = pd.DataFrame(
         {"customer_id": cid, "timestamp": ts, "amount": amount}, index=df.index
@@ -135,13 +182,7 @@ def _finish(
         reason = str(reasons[row])
         column = reason.split(":", 1)[0]
         value = raw_mapped.loc[row, column] if column in raw_mapped.columns else None
-        raise InputError(
-            source,
-            f"{reason.split(': ', 1)[-1]}, got {value!r} ({int(bad.sum())} bad row(s) in all; "
-            "set data.on_bad_rows: quarantine to set them aside instead)",
-            row=row,
-            column=settings.columns.model_dump().get(column, column) or column,
-        )
+        raise bad_rows_error(source, reason, value, int(bad.sum()), settings, row=row)
     rejected = raw_mapped[bad].astype("string").assign(reason=reasons[bad].astype("string"))
     rejected = rejected.reset_index()
     good = table[~bad]
@@ -152,15 +193,14 @@ def _finish(
     dup = kept.duplicated(keep="first")
     kept = kept[~dup]
     kept = kept.sort_values(list(kept.columns), kind="stable").reset_index(drop=True)
-    counts = {
-        "rows_read": int(len(table) + repeated_header.sum()),
-        "rows_kept": int(len(kept)),
-        "rows_repeated_header": int(repeated_header.sum()),
-        "rows_filtered_status": int(filtered.sum()),
-        "rows_duplicate_dropped": int(dup.sum()),
-        "rows_rejected": int(bad.sum()),
-    }
-    assert sum(v for k, v in counts.items() if k != "rows_read") == counts["rows_read"]
+    counts = row_counts(
+        read=len(table) + repeated_header.sum(),
+        kept=len(kept),
+        repeated_header=repeated_header.sum(),
+        filtered=filtered.sum(),
+        duplicates=dup.sum(),
+        rejected=bad.sum(),
+    )
     return Validated(kept, rejected, counts)
 
 
@@ -179,9 +219,9 @@ def _rows(raw: pd.DataFrame, required: tuple[str, ...], source: str) -> tuple[pd
 def _id_and_time(df: pd.DataFrame, settings: DataSettings, reasons: pd.Series) -> tuple[pd.Series, pd.Series]:
     """customer_id as stripped text and timestamp as naive UTC, rejecting blanks and non-dates."""
     cid = df["customer_id"].astype("string").str.strip()
-    _reject(reasons, cid.isna() | (cid == ""), "customer_id: missing")
+    _reject(reasons, cid.isna() | (cid == ""), MISSING_ID)
     ts = _parse_timestamps(df["timestamp"], settings.timestamp_format, settings.timezone)
-    _reject(reasons, ts.isna(), "timestamp: not a date in the expected format")
+    _reject(reasons, ts.isna(), NOT_A_DATE)
     return cid, ts
 
 
@@ -191,7 +231,7 @@ def validate_events(raw: pd.DataFrame, settings: DataSettings, source: str) -> V
     df = df[list(EVENT_FIELDS)]
     cid, ts = _id_and_time(df, settings, reasons)
     etype = df["event_type"].astype("string").str.strip().str.lower()
-    _reject(reasons, etype.isna() | (etype == ""), "event_type: missing")
+    _reject(reasons, etype.isna() | (etype == ""), MISSING_EVENT_TYPE)
     table = pd.DataFrame({"customer_id": cid, "timestamp": ts, "event_type": etype}, index=df.index)
     no_status = settings.model_copy(update={"exclude_status": []})
     return _finish(table, df, reasons, no_status, source, _repeated_header(df, {c: c for c in EVENT_FIELDS}))
@@ -203,7 +243,7 @@ def validate_contacts(raw: pd.DataFrame, settings: DataSettings, source: str) ->
     df, reasons = _rows(raw, CONTACT_FIELDS, source)
     cid, ts = _id_and_time(df, settings, reasons)
     table = pd.DataFrame({"customer_id": cid, "timestamp": ts}, index=df.index)
-    for col in ("channel", "action"):
+    for col in CONTACT_TEXT_FIELDS:
         if col in df.columns:
             table[col] = df[col].astype("string").str.strip()
     no_status = settings.model_copy(update={"exclude_status": []})
@@ -224,22 +264,21 @@ def validate_customers(raw: pd.DataFrame, settings: DataSettings, source: str) -
     reasons = pd.Series(pd.NA, index=df.index, dtype="object")
     repeated_header = _repeated_header(df, {"customer_id": "customer_id"})
     cid = df["customer_id"].astype("string").str.strip()
-    _reject(reasons, cid.isna() | (cid == ""), "customer_id: missing")
+    _reject(reasons, cid.isna() | (cid == ""), MISSING_ID)
     table = pd.DataFrame({"customer_id": cid}, index=df.index)
     if "signup_date" in df.columns:
         signup = _parse_timestamps(df["signup_date"], None, settings.timezone)
-        _reject(reasons, signup.isna() & df["signup_date"].notna(), "signup_date: not a date")
+        _reject(reasons, signup.isna() & df["signup_date"].notna(), SIGNUP_NOT_A_DATE)
         table["signup_date"] = signup
     if "loyalty_member" in df.columns:
-        truthy = {"true": True, "1": True, "yes": True, "y": True, "false": False, "0": False, "no": False, "n": False}
-        flag = df["loyalty_member"].astype("string").str.strip().str.lower().map(truthy)
-        _reject(reasons, flag.isna() & df["loyalty_member"].notna(), "loyalty_member: expected true or false")
+        flag = df["loyalty_member"].astype("string").str.strip().str.lower().map(LOYALTY_FLAGS)
+        _reject(reasons, flag.isna() & df["loyalty_member"].notna(), LOYALTY_NOT_A_FLAG)
         table["loyalty_member"] = flag.astype("boolean")
-    for col in ("tier", "region"):
+    for col in CUSTOMER_TEXT_FIELDS:
         if col in df.columns:
             table[col] = df[col].astype("string").str.strip()
     # Exact repeats are dropped as duplicates later; the same id with other attributes is ambiguous.
     conflicting = cid.duplicated(keep="first") & ~table.duplicated(keep="first") & cid.notna()
-    _reject(reasons, conflicting, "customer_id: listed again with different attributes (first occurrence kept)")
+    _reject(reasons, conflicting, CONFLICTING_ID)
     no_status = settings.model_copy(update={"exclude_status": []})
     return _finish(table, df, reasons, no_status, source, repeated_header)

@@ -149,9 +149,33 @@ def build_snapshots(
     each cutoff over the rows returned) and, with `horizon_days`, churned (int8; nullable
     Int8 when some label windows are incomplete). `active_only` drops lapsed customers.
     """
-    split_of = {pd.Timestamp(c): s for s, c in cutoffs}
-    if len(split_of) != len(cutoffs):
-        raise ValueError("each cutoff may appear only once")
+    expr = snapshot_table(
+        tx,
+        cutoffs,
+        active_days=active_days,
+        horizon_days=horizon_days,
+        labels_until=labels_until,
+        events=events,
+        customers=customers,
+        active_only=active_only,
+    )
+    # Arrow, then pandas: much faster than Ibis's own pandas conversion for millions of rows.
+    return snapshot_frame(con.to_pyarrow(expr).to_pandas(), cutoffs)
+
+
+def snapshot_table(
+    tx: ibis.Table,
+    cutoffs: Sequence[tuple[str, pd.Timestamp]],
+    *,
+    active_days: int,
+    horizon_days: int | None,
+    labels_until: pd.Timestamp | None = None,
+    events: ibis.Table | None = None,
+    customers: ibis.Table | None = None,
+    active_only: bool = True,
+) -> ibis.Table:
+    """The expression behind build_snapshots (before the pandas steps of snapshot_frame)."""
+    split_of = _splits(cutoffs)
     expr = snapshot_expr(
         tx,
         list(split_of),
@@ -161,10 +185,21 @@ def build_snapshots(
         events=events,
         customers=customers,
     )
-    if active_only:
-        expr = expr.filter(expr.is_active)
-    # Arrow, then pandas: much faster than Ibis's own pandas conversion for millions of rows.
-    out = con.to_pyarrow(expr).to_pandas()
+    return expr.filter(expr.is_active) if active_only else expr
+
+
+def _splits(cutoffs: Sequence[tuple[str, pd.Timestamp]]) -> dict[pd.Timestamp, str]:
+    split_of = {pd.Timestamp(c): s for s, c in cutoffs}
+    if len(split_of) != len(cutoffs):
+        raise ValueError("each cutoff may appear only once")
+    return split_of
+
+
+def snapshot_frame(out: pd.DataFrame, cutoffs: Sequence[tuple[str, pd.Timestamp]]) -> pd.DataFrame:
+    """The rows of snapshot_table as build_snapshots returns them: typed, sorted, with
+    the split and the RFM scores."""
+    split_of = _splits(cutoffs)
+    out = out.copy()
     out["cutoff"] = out["cutoff"].astype("datetime64[ns]")
     out.insert(0, "split", out["cutoff"].map(split_of).astype("string"))
     out["customer_id"] = out["customer_id"].astype("string")

@@ -20,7 +20,7 @@ from pathlib import Path
 import ibis
 import pandas as pd
 
-from churn import io, layout
+from churn import engine, io, layout
 from churn.config import Params
 from churn.data.validation import validate_transactions
 from churn.errors import ChurnError
@@ -30,16 +30,16 @@ CUSTOM_SPLIT = "custom"
 
 
 def open_tables(
-    root: Path, *, transactions: bool = True
+    root: Path, params: Params, *, transactions: bool = True
 ) -> tuple[ibis.BaseBackend, ibis.Table | None, ibis.Table | None, ibis.Table | None]:
-    """An embedded DuckDB connection and the ingested tables: transactions (unless not
-    wanted), events and customers (when present)."""
-    con = ibis.duckdb.connect()
+    """A connection to params.engine (embedded DuckDB or Spark) and the ingested tables:
+    transactions (unless not wanted), events and customers (when present)."""
+    con = engine.connect(params)
 
     def table(path: Path) -> ibis.Table | None:
-        return con.read_parquet(root / path) if (root / path).exists() else None
+        return engine.read_parquet(con, root / path) if (root / path).exists() else None
 
-    tx = con.read_parquet(root / layout.INTERIM_TRANSACTIONS) if transactions else None
+    tx = engine.read_parquet(con, root / layout.INTERIM_TRANSACTIONS) if transactions else None
     return con, tx, table(layout.INTERIM_EVENTS), table(layout.INTERIM_CUSTOMERS)
 
 
@@ -69,13 +69,20 @@ def plan_for(oldest: pd.Timestamp, newest: pd.Timestamp, params: Params) -> Cuto
     return CutoffPlan(train=kept, test=plan.test, score=plan.score, skipped=skipped)
 
 
-def _transactions(root: Path, params: Params, path: str) -> tuple[ibis.Table, dict]:
-    from churn.stages.ingest import load_table  # the same reading and validation as `churn ingest`
+def load_transactions(con: ibis.BaseBackend, root: Path, params: Params, path: str) -> tuple[ibis.Table, dict]:
+    """Another transactions file as a table of `con`, read and validated as `churn ingest`
+    would (on Spark unless it is a CSV file), and its row counts."""
+    from churn.stages.ingest import load_spark_table, load_table, on_spark
 
-    result = load_table(root, "--transactions", path, validate_transactions, params, (params.data.columns.customer_id,))
-    if result.table.empty:
+    if on_spark(params, path):
+        result = load_spark_table(root, "--transactions", path, "transactions", params)
+        table = engine.register(con, result.table)
+    else:
+        result = load_table(root, "--transactions", path, validate_transactions, params, (params.data.columns.customer_id,))
+        table = ibis.memtable(result.table)
+    if result.counts["rows_kept"] == 0:
         raise ChurnError(f"{path}: no usable transactions (every row was filtered or rejected)")
-    return ibis.memtable(result.table), result.counts
+    return table, result.counts
 
 
 def run(
@@ -94,10 +101,10 @@ def run(
         )
     if cutoffs is not None and not cutoffs:
         raise ChurnError("--cutoffs: give at least one day, e.g. --cutoffs 2024-01-31,2024-02-29")
-    con, tx, events, customers = open_tables(root, transactions=transactions is None)
+    con, tx, events, customers = open_tables(root, params, transactions=transactions is None)
     counts = None
     if transactions:
-        tx, counts = _transactions(root, params, transactions)
+        tx, counts = load_transactions(con, root, params, transactions)
     oldest, newest = time_span(con, tx)
     data_end = scoring_cutoff(newest)
     if cutoffs is not None:

@@ -4,6 +4,12 @@ Writes transactions.parquet (and events/customers when configured), quarantine.c
 (rows set aside, with a reason; empty when none) and reports/ingest.json, which accounts
 for every input row as kept, filtered by a user rule, dropped as an exact duplicate, or
 rejected.
+
+With `engine: spark`, Parquet files, Delta tables and catalog tables (`table:db.name`)
+are read and checked by Spark (data/spark_validation.py) and written as single Parquet
+files of the same columns, so later stages read them as they read the single-node
+output. CSV files always take the single-node path: their quirks (encodings,
+delimiters, repeated header lines) and row numbers in messages are handled there.
 """
 
 from __future__ import annotations
@@ -44,31 +50,75 @@ def load_table(root: Path, key: str, path: str, validator, params: Params, text_
     return validator(raw, data, path)
 
 
+VALIDATORS = {
+    "transactions": validate_transactions,
+    "events": validate_events,
+    "contacts": validate_contacts,
+    "customers": validate_customers,
+}
+TARGETS = {
+    "transactions": layout.INTERIM_TRANSACTIONS,
+    "events": layout.INTERIM_EVENTS,
+    "customers": layout.INTERIM_CUSTOMERS,
+    "contacts": layout.INTERIM_CONTACTS,
+}
+
+
+def load_spark_table(root: Path, key: str, path: str, name: str, params: Params):
+    """Read one table named by params key `key` with Spark and validate it there
+    (spark_validation's validator for table `name`)."""
+    from churn import engine, spark_io
+    from churn.data import spark_validation
+
+    session = engine.spark_session(params.spark)
+    spec = path[len(spark_io.DELTA_PREFIX) :] if path.startswith(spark_io.DELTA_PREFIX) else path
+    local = None if path.startswith(spark_io.TABLE_PREFIX) or spark_io.is_uri(spec) else resolve(root, spec, key)
+    raw = spark_io.read(session, spark_io.source_of(path, local), path)
+    validator = {
+        "transactions": spark_validation.validate_transactions,
+        "events": spark_validation.validate_events,
+        "contacts": spark_validation.validate_contacts,
+        "customers": spark_validation.validate_customers,
+    }[name]
+    return validator(raw, params.data, path)
+
+
+def on_spark(params: Params, path: str) -> bool:
+    """Whether Spark reads and checks this table (engine: spark, and not a CSV file)."""
+    if params.engine != "spark":
+        return False
+    from churn.spark_io import is_csv
+
+    return not is_csv(path)
+
+
 def run(root: Path, params: Params) -> dict:
     data = params.data
     cid = data.columns.customer_id
-    results = {"transactions": load_table(root, "data.transactions", data.transactions, validate_transactions, params, (cid,))}
-    if results["transactions"].table.empty:
-        raise InputError(data.transactions, "no usable transactions (every row was filtered or rejected)")
-    if data.events:
-        results["events"] = load_table(root, "data.events", data.events, validate_events, params, ("customer_id",))
-    if data.contacts:
-        results["contacts"] = load_table(root, "data.contacts", data.contacts, validate_contacts, params, ("customer_id",))
-    if data.customers:
-        results["customers"] = load_table(
-            root, "data.customers", data.customers, validate_customers, params, ("customer_id",)
-        )
+    paths = {"transactions": data.transactions, "events": data.events, "contacts": data.contacts, "customers": data.customers}
+    results = {}
+    for name, path in paths.items():
+        if not path:
+            continue
+        key = f"data.{name}"
+        if on_spark(params, path):
+            results[name] = load_spark_table(root, key, path, name, params)
+        else:
+            text = (cid,) if name == "transactions" else ("customer_id",)
+            results[name] = load_table(root, key, path, VALIDATORS[name], params, text)
+        if name == "transactions" and results[name].counts["rows_kept"] == 0:
+            raise InputError(data.transactions, "no usable transactions (every row was filtered or rejected)")
 
-    targets = {
-        "transactions": layout.INTERIM_TRANSACTIONS,
-        "events": layout.INTERIM_EVENTS,
-        "customers": layout.INTERIM_CUSTOMERS,
-        "contacts": layout.INTERIM_CONTACTS,
-    }
     quarantine = []
     with io.atomic_dir(root / layout.INTERIM) as out:
         for name, result in results.items():
-            io.write_table(result.table, out / targets[name].name)
+            target = out / TARGETS[name].name
+            if isinstance(result, Validated):
+                io.write_table(result.table, target)
+            else:
+                from churn.spark_io import write_parquet
+
+                write_parquet(result.table, target, out)
             if not result.rejected.empty:
                 quarantine.append(result.rejected.assign(table=name))
         rejected = (
@@ -77,12 +127,25 @@ def run(root: Path, params: Params) -> dict:
             else pd.DataFrame({"table": [], "row": [], "reason": []})
         )
         io.write_table(rejected, out / layout.QUARANTINE.name)
-    tx = results["transactions"].table
     report = {name: r.counts for name, r in results.items()}
-    report["transactions"].update(
-        customers=int(tx["customer_id"].nunique()),
-        first_timestamp=str(tx["timestamp"].min()),
-        last_timestamp=str(tx["timestamp"].max()),
-    )
+    report["transactions"].update(_span(results["transactions"]))
+    for result in results.values():
+        if not isinstance(result, Validated):
+            result.release()
     io.write_json(report, root / layout.INGEST_REPORT)
     return report
+
+
+def _span(result) -> dict:
+    """Customers and the first and last timestamp of the kept transactions."""
+    if isinstance(result, Validated):
+        tx = result.table
+        customers, first, last = tx["customer_id"].nunique(), tx["timestamp"].min(), tx["timestamp"].max()
+    else:
+        from pyspark.sql import functions as F
+
+        row = result.table.agg(
+            F.count_distinct("customer_id").alias("customers"), F.min("timestamp").alias("first"), F.max("timestamp").alias("last")
+        ).first()
+        customers, first, last = row["customers"], pd.Timestamp(row["first"]), pd.Timestamp(row["last"])
+    return {"customers": int(customers), "first_timestamp": str(first), "last_timestamp": str(last)}

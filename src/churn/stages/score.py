@@ -12,25 +12,29 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-import ibis
 import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from churn import io, layout
+from churn import engine, io, layout
 from churn.actions.control import recently_contacted
 from churn.actions.plan import assign_groups, plan_actions, unavailable_actions
 from churn.config import Params
-from churn.data.validation import validate_transactions
-from churn.errors import ChurnError
-from churn.features.snapshots import build_snapshots, cutoff_for_as_of, feature_columns, scoring_cutoff
+from churn.features.attributes import CATEGORICAL
+from churn.features.snapshots import (
+    build_snapshots,
+    cutoff_for_as_of,
+    feature_columns,
+    scoring_cutoff,
+    snapshot_frame,
+    snapshot_table,
+)
 from churn.modeling.model import ChurnModel
 from churn.scoring.predict import check_features
 from churn.scoring.reasons import top_reasons
 from churn.scoring.scores import REASON_COLUMNS, SCORE_COLUMNS, requested_customers, risk_columns, summarise, with_status
 from churn.scoring.value import customer_value
-from churn.stages.features import open_tables
-from churn.stages.ingest import load_table
+from churn.stages.features import load_transactions, open_tables
 
 CHUNK_ROWS = 200_000  # rows per prediction batch: memory stays flat as the list grows
 MAX_PLAN_ROUNDS = 3  # optimistic rounds; most customers settle in the first two
@@ -110,16 +114,38 @@ def _fill_reasons(model: ChurnModel, frame: pd.DataFrame, rows: np.ndarray) -> N
 
 
 def _inputs(root: Path, params: Params, transactions: str | None):
-    """DuckDB connection, transactions, events, customers (ingested, or a file given now)."""
-    con, tx, events, customers = open_tables(root)
+    """Connection (params.engine), transactions, events, customers (ingested, or a file given now)."""
+    con, tx, events, customers = open_tables(root, params, transactions=transactions is None)
     rejected = 0
     if transactions:
-        result = load_table(root, "--transactions", transactions, validate_transactions, params, (params.data.columns.customer_id,))
-        if result.table.empty:
-            raise ChurnError(f"{transactions}: no usable transactions")
-        tx = ibis.memtable(result.table)
-        rejected = result.counts["rows_rejected"]
+        tx, counts = load_transactions(con, root, params, transactions)
+        rejected = counts["rows_rejected"]
     return con, tx, events, customers, rejected
+
+
+PROBABILITY = "_churn_probability"
+
+
+def _spark_snapshot(root: Path, con, tx, cutoffs, options: dict, model: ChurnModel, model_uri: str | None):
+    """The scoring snapshot built on Spark, with the model applied there in parallel (an
+    MLflow Spark UDF over the active customers), brought to the driver: the snapshot as
+    build_snapshots gives it, and the probability per customer_id."""
+    from pyspark.sql import functions as F
+
+    from churn import tracking
+
+    expr = snapshot_table(tx, cutoffs, **options)
+    check_features(model.features, feature_columns(expr))
+    frame = engine.to_spark(con, expr)
+    inputs = F.struct(*(F.col(c) if c in CATEGORICAL else F.col(c).cast("double").alias(c) for c in model.features))
+    with tracking.spark_model_udf(root, frame.sparkSession, model_uri, root / layout.MODEL.parent) as udf:
+        scored = frame.withColumn(PROBABILITY, F.when(F.col("is_active"), udf(inputs)))
+        raw = scored.toArrow().to_pandas()
+    for col in raw.columns:  # the cutoff comes as a UTC instant; snapshots hold naive UTC
+        if isinstance(raw[col].dtype, pd.DatetimeTZDtype):
+            raw[col] = raw[col].dt.tz_convert("UTC").dt.tz_localize(None)
+    probability = pd.Series(raw.pop(PROBABILITY).to_numpy(dtype="float64"), index=raw["customer_id"].astype("string"))
+    return snapshot_frame(raw, cutoffs), probability
 
 
 def run(
@@ -136,17 +162,14 @@ def run(
     model = _load_model(root, model_uri)
     con, tx, events, customer_table, rejected = _inputs(root, params, transactions)
     cutoff = cutoff_for_as_of(as_of) if as_of else scoring_cutoff(pd.Timestamp(con.execute(tx.timestamp.max())))
-    snap = build_snapshots(
-        con,
-        tx,
-        [("score", cutoff)],
-        active_days=params.churn.active_days,
-        horizon_days=None,
-        events=events,
-        customers=customer_table,
-        active_only=False,
-    )
-    check_features(model.features, feature_columns(snap))
+    cutoffs = [("score", cutoff)]
+    options = dict(active_days=params.churn.active_days, horizon_days=None, events=events, customers=customer_table, active_only=False)
+    spark_probability = None
+    if engine.is_spark(con):
+        snap, spark_probability = _spark_snapshot(root, con, tx, cutoffs, options, model, model_uri)
+    else:
+        snap = build_snapshots(con, tx, cutoffs, **options)
+        check_features(model.features, feature_columns(snap))
 
     requested, duplicates = None, 0
     if customers is not None:
@@ -157,7 +180,10 @@ def run(
 
     active = np.flatnonzero((frame["status"] == "active").to_numpy())
     probability = pd.Series(np.nan, index=frame.index)
-    probability.iloc[active] = _predict(model, frame.iloc[active], progress)
+    if spark_probability is None:
+        probability.iloc[active] = _predict(model, frame.iloc[active], progress)
+    else:
+        probability.iloc[active] = spark_probability.reindex(frame["customer_id"].iloc[active]).to_numpy()
     frame = frame.join(risk_columns(probability, params.score.risk_tiers))
 
     known = np.flatnonzero((frame["status"] != "unknown").to_numpy())
