@@ -63,3 +63,20 @@ def test_the_duckdb_path_never_imports_pyspark():
     root = Path(__file__).resolve().parents[1]
     proc = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_csv_inputs_with_engine_spark_take_the_single_node_ingest_without_pyspark():
+    # pyspark blocked: a CSV export still ingests on one machine with engine: spark.
+    code = (
+        "import sys; sys.modules['pyspark'] = None\n"
+        "from churn.config import parse_params\n"
+        "from churn.stages.ingest import on_spark\n"
+        "import yaml\n"
+        "raw = yaml.safe_load(open('params.yaml')); raw['engine'] = 'spark'\n"
+        "params = parse_params(raw)\n"
+        "assert not on_spark(params, 'data/raw/synthetic/transactions.csv')\n"
+        "assert on_spark(params, 'data/raw/transactions.parquet')\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr

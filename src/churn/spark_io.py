@@ -1,6 +1,7 @@
 """Reading inputs into Spark and writing Spark results as single Parquet files.
 
-Imported only with `engine: spark` (it imports pyspark). Where a table comes from:
+Used only with `engine: spark`; pyspark is imported when a table is read or written, so
+deciding which tables Spark reads (is_csv) works without it. Where a table comes from:
 
 - `table:db.transactions`: a table in the session's catalog (Hive, Unity, Glue, ...);
 - `delta:PATH`, or a directory holding `_delta_log`: a Delta table (the session needs
@@ -19,11 +20,14 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import pyarrow.parquet as pq
-from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
 
 from churn.errors import InputError
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
 
 TABLE_PREFIX = "table:"
 DELTA_PREFIX = "delta:"
@@ -82,6 +86,8 @@ def read_parquet(session: SparkSession, path: str) -> DataFrame:
     """Parquet, with nanosecond timestamps (as pandas writes them) turned into Spark
     timestamps: the session reads them as integers (engine.py), the file's own schema
     says which they are and whether they carry a time zone."""
+    from pyspark.sql import functions as F
+
     df = session.read.parquet(path)
     for column, zoned in _nanosecond_columns(path).items():
         if column in df.columns and dict(df.dtypes)[column] == "bigint":
@@ -120,6 +126,8 @@ def write_parquet(df: DataFrame, target: Path, work: Path) -> None:
     is renamed rather than copied). One task writes the file: the shuffle before it keeps
     the work upstream in parallel.
     """
+    from pyspark.sql import functions as F
+
     parts = work / f".{target.name}.parts"
     order = [F.col(c).asc_nulls_last() for c in df.columns]
     df.repartition(1).sortWithinPartitions(*order).write.mode("overwrite").option("compression", "zstd").parquet(
