@@ -67,6 +67,16 @@ def test_mixed_date_formats(params):
     assert out.table["timestamp"].tolist() == [pd.Timestamp("2024-01-02"), pd.Timestamp("2024-01-03 10:15")]
 
 
+def test_times_with_and_without_utc_offsets_mix_in_one_column(params):
+    # An offset names the instant; a time without one is local to data.timezone (UTC here).
+    out = ingest(params, "mixed_offsets.csv")
+    assert out.table["timestamp"].tolist() == [
+        pd.Timestamp("2024-03-01 09:00"),
+        pd.Timestamp("2024-03-01 10:00"),
+        pd.Timestamp("2024-03-01 10:00"),
+    ]
+
+
 def test_dates_after_the_as_of_date_are_not_history(params):
     out = ingest(params, "future_dates.csv")
     assert out.counts["rows_kept"] == 4  # kept: they are facts, just not history as of an earlier day

@@ -95,16 +95,32 @@ def _missing_columns_error(source: str, raw: pd.DataFrame, missing: list[str]) -
     )
 
 
+# A UTC offset or Z at the end of a timestamp: "2024-03-01T10:00:00+01:00", "...Z".
+_OFFSET = r"(?:Z|[+-]\d{2}:?\d{2})$"
+
+
 def _parse_timestamps(values: pd.Series, fmt: str | None, timezone: str) -> pd.Series:
-    """Parse to naive UTC; unparseable values become NaT."""
+    """Parse to naive UTC; unparseable values become NaT.
+
+    A value with a UTC offset is that instant; a value without one is a wall-clock time
+    in `timezone`. Exports that mix the two in one column are parsed value by value
+    (pandas refuses a column of mixed offsets and naive times as a whole).
+    """
     text = values.astype("string").str.strip()
-    if fmt:
-        parsed = pd.to_datetime(text, format=fmt, errors="coerce", utc=False)
-    else:
-        parsed = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=False)
-    if parsed.dt.tz is None:
-        parsed = parsed.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="shift_forward")
-    return parsed.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[ns]")
+    zoned = text.str.contains(_OFFSET, regex=True, na=False)
+    out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+    if zoned.any():
+        out[zoned] = _to_datetime(text[zoned], fmt, utc=True).dt.tz_localize(None)
+    if (~zoned).any():
+        parsed = _to_datetime(text[~zoned], fmt, utc=False)
+        if parsed.dt.tz is None:
+            parsed = parsed.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="shift_forward")
+        out[~zoned] = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+    return out
+
+
+def _to_datetime(text: pd.Series, fmt: str | None, utc: bool) -> pd.Series:
+    return pd.to_datetime(text, format=fmt or "ISO8601", errors="coerce", utc=utc)
 
 
 def _reject(reasons: pd.Series, mask: pd.Series, reason: str) -> None:
