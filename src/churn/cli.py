@@ -50,6 +50,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _output(path: Path | None) -> Path | None:
+    """--output as an absolute path; only .csv or .parquet, the formats written."""
+    if path is None:
+        return None
+    if path.suffix not in {".csv", ".parquet"}:
+        raise ChurnError(f"--output {path}: use a .csv or .parquet file name")
+    return path.resolve()
+
+
 def _run(args: argparse.Namespace) -> dict:
     # Imported here so `churn --help` stays fast and a stage loads only what it needs.
     from churn.config import load_params, project_root
@@ -65,8 +74,6 @@ def _run(args: argparse.Namespace) -> dict:
 
     stage = importlib.import_module(f"churn.stages.{args.command}")
     if args.command == "score":
-        if args.output is not None and args.output.suffix not in {".csv", ".parquet"}:
-            raise ChurnError(f"--output {args.output}: use a .csv or .parquet file name")
         return stage.run(
             root,
             params,
@@ -74,17 +81,11 @@ def _run(args: argparse.Namespace) -> dict:
             customers=args.customers.resolve() if args.customers else None,
             as_of=args.as_of,
             model_uri=args.model,
-            output=args.output.resolve() if args.output else None,
+            output=_output(args.output),
         )
     if args.command == "features":
-        if args.output is not None and args.output.suffix not in {".csv", ".parquet"}:
-            raise ChurnError(f"--output {args.output}: use a .csv or .parquet file name")
         return stage.run(
-            root,
-            params,
-            transactions=args.transactions,
-            cutoffs=args.cutoffs,
-            output=args.output.resolve() if args.output else None,
+            root, params, transactions=args.transactions, cutoffs=args.cutoffs, output=_output(args.output)
         )
     return stage.run(root, params)
 
