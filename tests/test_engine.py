@@ -51,6 +51,13 @@ def test_local_cores(master, cores):
     assert local_cores(master, cores=6) == cores
 
 
+def run_in_fresh_python(code: str) -> None:
+    """Run `code` in a new interpreter at the project root (nothing imported yet); it must succeed."""
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+
+
 def test_the_duckdb_path_never_imports_pyspark():
     code = (
         "import sys, churn.cli, churn.engine, churn.stages.ingest, churn.stages.features, churn.stages.score\n"
@@ -60,9 +67,7 @@ def test_the_duckdb_path_never_imports_pyspark():
         "assert con.name == 'duckdb', con.name\n"
         "assert not [m for m in sys.modules if m.startswith(('pyspark', 'py4j'))], 'pyspark was imported'\n"
     )
-    root = Path(__file__).resolve().parents[1]
-    proc = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr
+    run_in_fresh_python(code)
 
 
 def test_csv_inputs_with_engine_spark_take_the_single_node_ingest_without_pyspark():
@@ -77,6 +82,4 @@ def test_csv_inputs_with_engine_spark_take_the_single_node_ingest_without_pyspar
         "assert not on_spark(params, 'data/raw/synthetic/transactions.csv')\n"
         "assert on_spark(params, 'data/raw/transactions.parquet')\n"
     )
-    root = Path(__file__).resolve().parents[1]
-    proc = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr
+    run_in_fresh_python(code)

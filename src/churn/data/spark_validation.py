@@ -313,3 +313,11 @@ def _finish(
         rejected=totals["bad"],
     )
     return SparkValidated(kept, rejected, counts, checked)
+
+
+VALIDATORS = {
+    "transactions": validate_transactions,
+    "events": validate_events,
+    "contacts": validate_contacts,
+    "customers": validate_customers,
+}

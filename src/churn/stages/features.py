@@ -22,7 +22,7 @@ import pandas as pd
 
 from churn import engine, io, layout
 from churn.config import Params
-from churn.data.validation import validate_transactions
+from churn.data.validation import Validated
 from churn.errors import ChurnError
 from churn.features.snapshots import CutoffPlan, build_snapshots, cutoff_for_as_of, plan_cutoffs, scoring_cutoff
 
@@ -72,16 +72,10 @@ def plan_for(oldest: pd.Timestamp, newest: pd.Timestamp, params: Params) -> Cuto
 def load_transactions(con: ibis.BaseBackend, root: Path, params: Params, path: str) -> tuple[ibis.Table, dict]:
     """Another transactions file as a table of `con`, read and validated as `churn ingest`
     would (on Spark unless it is a CSV file), and its row counts."""
-    from churn.stages.ingest import load_spark_table, load_table, on_spark
+    from churn.stages.ingest import load
 
-    if on_spark(params, path):
-        result = load_spark_table(root, "--transactions", path, "transactions", params)
-        table = engine.register(con, result.table)
-    else:
-        result = load_table(root, "--transactions", path, validate_transactions, params, (params.data.columns.customer_id,))
-        table = ibis.memtable(result.table)
-    if result.counts["rows_kept"] == 0:
-        raise ChurnError(f"{path}: no usable transactions (every row was filtered or rejected)")
+    result = load(root, "--transactions", path, "transactions", params)
+    table = ibis.memtable(result.table) if isinstance(result, Validated) else engine.register(con, result.table)
     return table, result.counts
 
 

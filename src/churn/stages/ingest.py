@@ -74,13 +74,7 @@ def load_spark_table(root: Path, key: str, path: str, name: str, params: Params)
     spec = path[len(spark_io.DELTA_PREFIX) :] if path.startswith(spark_io.DELTA_PREFIX) else path
     local = None if path.startswith(spark_io.TABLE_PREFIX) or spark_io.is_uri(spec) else resolve(root, spec, key)
     raw = spark_io.read(session, spark_io.source_of(path, local), path)
-    validator = {
-        "transactions": spark_validation.validate_transactions,
-        "events": spark_validation.validate_events,
-        "contacts": spark_validation.validate_contacts,
-        "customers": spark_validation.validate_customers,
-    }[name]
-    return validator(raw, params.data, path)
+    return spark_validation.VALIDATORS[name](raw, params.data, path)
 
 
 def on_spark(params: Params, path: str) -> bool:
@@ -92,22 +86,27 @@ def on_spark(params: Params, path: str) -> bool:
     return not is_csv(path)
 
 
+def load(root: Path, key: str, path: str, name: str, params: Params):
+    """Read and check table `name` (transactions, events, contacts or customers), named
+    by params key `key`: with Spark when on_spark says so, else on this machine."""
+    if on_spark(params, path):
+        result = load_spark_table(root, key, path, name, params)
+    else:
+        text = (params.data.columns.customer_id,) if name == "transactions" else ("customer_id",)
+        result = load_table(root, key, path, VALIDATORS[name], params, text)
+    if name == "transactions" and result.counts["rows_kept"] == 0:
+        raise InputError(path, "no usable transactions (every row was filtered or rejected)")
+    return result
+
+
 def run(root: Path, params: Params) -> dict:
     data = params.data
-    cid = data.columns.customer_id
     paths = {"transactions": data.transactions, "events": data.events, "contacts": data.contacts, "customers": data.customers}
     results = {}
     for name, path in paths.items():
         if not path:
             continue
-        key = f"data.{name}"
-        if on_spark(params, path):
-            results[name] = load_spark_table(root, key, path, name, params)
-        else:
-            text = (cid,) if name == "transactions" else ("customer_id",)
-            results[name] = load_table(root, key, path, VALIDATORS[name], params, text)
-        if name == "transactions" and results[name].counts["rows_kept"] == 0:
-            raise InputError(data.transactions, "no usable transactions (every row was filtered or rejected)")
+        results[name] = load(root, f"data.{name}", path, name, params)
 
     quarantine = []
     with io.atomic_dir(root / layout.INTERIM) as out:
