@@ -12,7 +12,7 @@ export DVC_NO_ANALYTICS := 1
 export DO_NOT_TRACK := 1
 export PATH := $(BIN):$(PATH)
 
-.PHONY: run test ui install dev
+.PHONY: run test test-fast lint ui install dev
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,9 +34,18 @@ run: install
 	dvc repro
 	churn summary
 
-## test: install with the dev and spark extras and run the whole test suite
-test: dev
+## test: install with the dev and spark extras, lint, and run the whole test suite
+test: lint
 	pytest
+
+## test-fast: the unit tests only (no DVC pipeline runs, no Spark), in about a minute
+test-fast: dev
+	pytest -m "not e2e and not spark"
+
+## lint: ruff's lint rules and format check (pyproject.toml, [tool.ruff])
+lint: dev
+	ruff check .
+	ruff format --check .
 
 ## ui: the MLflow UI over mlflow.db, on 127.0.0.1 only
 ui: install

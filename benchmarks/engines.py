@@ -85,7 +85,18 @@ def _jvm_peak_mb() -> float:
 
 def run_child(engine: str, path: Path, score_cutoff: str, master: str) -> tuple[float, float, dict]:
     """(seconds, peak RSS in MB, checksums) of one run in a fresh process."""
-    cmd = [sys.executable, __file__, "--child", engine, "--input", str(path), "--score-cutoff", score_cutoff, "--master", master]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--child",
+        engine,
+        "--input",
+        str(path),
+        "--score-cutoff",
+        score_cutoff,
+        "--master",
+        master,
+    ]
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true"}
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     out = proc.stdout.read()
@@ -122,7 +133,9 @@ def make_data(root: Path, customers: int, rows: int, days: int) -> tuple[Path, d
             LIMIT {rows}
         ) TO '{path}' (FORMAT parquet, COMPRESSION zstd)"""
     )
-    n, n_customers, newest = con.execute(f"SELECT count(*), count(DISTINCT customer_id), max(timestamp) FROM '{path}'").fetchone()
+    n, n_customers, newest = con.execute(
+        f"SELECT count(*), count(DISTINCT customer_id), max(timestamp) FROM '{path}'"
+    ).fetchone()
     if n < rows:
         raise SystemExit(f"the generated world has only {n:,} transactions; raise --days or --customers")
     return path, {"rows": n, "customers": n_customers, "newest": newest}
@@ -161,8 +174,21 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         # In a process of its own: Linux counts the parent's peak RSS into each child's
         # ru_maxrss, so the parent stays small (no pandas, no data).
-        cmd = [sys.executable, __file__, "--prepare", tmp, "--customers", str(args.customers), "--rows", str(args.rows), "--days", str(args.days)]
-        facts = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
+        cmd = [
+            sys.executable,
+            __file__,
+            "--prepare",
+            tmp,
+            "--customers",
+            str(args.customers),
+            "--rows",
+            str(args.rows),
+            "--days",
+            str(args.days),
+        ]
+        facts = json.loads(
+            subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
+        )
         path, score_cutoff = Path(facts["path"]), facts["score_cutoff"]
         runs: dict[str, list[tuple[float, float, dict]]] = {e: [] for e in ENGINES}
         for _ in range(args.repeats):  # interleaved, so load from elsewhere hits both alike

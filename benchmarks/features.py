@@ -88,10 +88,24 @@ def child(variant: str, path: str, cutoffs: list[str]) -> None:
         else:
             horizon = HORIZON_DAYS if len(stamps) > 1 else None  # training snapshots carry labels
             frame = build_snapshots(
-                con, tx, [("train", c) for c in stamps], active_days=ACTIVE_DAYS, horizon_days=horizon, active_only=False
+                con,
+                tx,
+                [("train", c) for c in stamps],
+                active_days=ACTIVE_DAYS,
+                horizon_days=horizon,
+                active_only=False,
             )
     seconds = time.perf_counter() - start
-    rfm = ["recency_days", "tenure_days", "frequency", "active_days", "monetary_total", "monetary_mean", "monetary_max", "refund_share"]
+    rfm = [
+        "recency_days",
+        "tenure_days",
+        "frequency",
+        "active_days",
+        "monetary_total",
+        "monetary_mean",
+        "monetary_max",
+        "refund_share",
+    ]
     check = {"rows": len(frame), **{c: float(frame[c].astype("float64").sum()) for c in rfm}}
     print(json.dumps({"seconds": seconds, "check": check}))
 
@@ -99,7 +113,9 @@ def child(variant: str, path: str, cutoffs: list[str]) -> None:
 def run_child(variant: str, path: Path, cutoffs: list[str]) -> tuple[float, float, dict]:
     """(seconds, peak RSS in MB, checksums) of one variant in a fresh process."""
     cmd = [sys.executable, __file__, "--child", variant, "--input", str(path), "--cutoffs", ",".join(cutoffs)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    )
     out = proc.stdout.read()
     err = proc.stderr.read()
     _, status, usage = os.wait4(proc.pid, 0)
@@ -135,8 +151,12 @@ def make_data(root: Path, customers: int, rows: int, days: int) -> tuple[Path, P
     )
     by_time, by_customer = root / "tx_time_order.parquet", root / "tx_customer_order.parquet"
     con.execute(f"COPY tx TO '{by_time}' (FORMAT parquet, COMPRESSION zstd)")
-    con.execute(f"COPY (SELECT * FROM tx ORDER BY customer_id, timestamp) TO '{by_customer}' (FORMAT parquet, COMPRESSION zstd)")
-    n, n_customers, newest = con.execute("SELECT count(*), count(DISTINCT customer_id), max(timestamp) FROM tx").fetchone()
+    con.execute(
+        f"COPY (SELECT * FROM tx ORDER BY customer_id, timestamp) TO '{by_customer}' (FORMAT parquet, COMPRESSION zstd)"
+    )
+    n, n_customers, newest = con.execute(
+        "SELECT count(*), count(DISTINCT customer_id), max(timestamp) FROM tx"
+    ).fetchone()
     if n < rows:
         raise SystemExit(f"the generated world has only {n:,} transactions; raise --days")
     return by_time, by_customer, {"rows": n, "customers": n_customers, "newest": newest}
@@ -171,14 +191,32 @@ def main() -> None:
     if args.prepare:
         by_time, by_customer, facts = make_data(Path(args.prepare), args.customers, args.rows, args.days)
         newest, six = six_cutoffs(facts["newest"])
-        print(json.dumps({"by_time": str(by_time), "by_customer": str(by_customer), "one": newest, "six": six, **facts}, default=str))
+        print(
+            json.dumps(
+                {"by_time": str(by_time), "by_customer": str(by_customer), "one": newest, "six": six, **facts},
+                default=str,
+            )
+        )
         return
 
     with tempfile.TemporaryDirectory() as tmp:
         # In a process of its own: Linux counts the parent's peak RSS into each child's
         # ru_maxrss, so the parent stays small (no pandas, no data).
-        cmd = [sys.executable, __file__, "--prepare", tmp, "--customers", str(args.customers), "--rows", str(args.rows), "--days", str(args.days)]
-        facts = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
+        cmd = [
+            sys.executable,
+            __file__,
+            "--prepare",
+            tmp,
+            "--customers",
+            str(args.customers),
+            "--rows",
+            str(args.rows),
+            "--days",
+            str(args.days),
+        ]
+        facts = json.loads(
+            subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
+        )
         by_time, by_customer = Path(facts["by_time"]), Path(facts["by_customer"])
         newest, six = facts["one"], facts["six"]
         cases = [  # (label, ours, reference, cutoffs)
@@ -209,7 +247,9 @@ def main() -> None:
     print("| input layout | case | ours s | ours peak RSS MB | DuckDB SQL s | SQL peak RSS MB | ours / SQL |")
     print("|---|---|---:|---:|---:|---:|---:|")
     for layout, label, t_mine, rss_mine, t_ref, rss_ref in table:
-        print(f"| {layout} | {label} | {t_mine:.2f} | {rss_mine:.0f} | {t_ref:.2f} | {rss_ref:.0f} | {t_mine / t_ref:.2f} |")
+        print(
+            f"| {layout} | {label} | {t_mine:.2f} | {rss_mine:.0f} | {t_ref:.2f} | {rss_ref:.0f} | {t_mine / t_ref:.2f} |"
+        )
 
 
 def _check(label: str, mine: dict, theirs: dict) -> None:

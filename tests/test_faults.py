@@ -36,7 +36,9 @@ def test_killed_stage_leaves_previous_output(tmp_path):
     before = {p.name: p.read_bytes() for p in out.iterdir()}
 
     write_params(tmp_path, 400_000)  # big enough to be caught mid-write
-    proc = subprocess.Popen([CHURN, "generate"], cwd=tmp_path, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [CHURN, "generate"], cwd=tmp_path, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         partial = [p for p in out.parent.glob(".synthetic.*.tmp") if any(p.iterdir())]

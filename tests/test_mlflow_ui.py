@@ -67,9 +67,23 @@ def mlflow_server(tracked_project, tmp_path):  # noqa: F811
     log = (tmp_path / "server.log").open("w")
     mlflow_bin = Path(sys.executable).parent / "mlflow"
     proc = subprocess.Popen(
-        [str(mlflow_bin), "server", "--backend-store-uri", tracking.tracking_uri(tracked_project),
-         "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
-        cwd=tracked_project, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            str(mlflow_bin),
+            "server",
+            "--backend-store-uri",
+            tracking.tracking_uri(tracked_project),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+        ],
+        cwd=tracked_project,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -130,6 +144,7 @@ def test_ui_shows_experiment_run_roc_auc_and_champion(mlflow_server, tracked_pro
         try:
             page = context.new_page()
             _page_text(page, f"{mlflow_server}/#/experiments", ["churn"])
+
             # The runs table, below the sidebar (whose "Model training" also contains "train").
             def table(text: str) -> str:
                 return text.split("Run Name", 1)[-1]

@@ -55,9 +55,13 @@ def test_actions_respect_budget_capacity_fatigue_and_control(project):
     assert sorted(acted["priority"].astype(int)) == list(range(1, len(acted) + 1))
     assert (scores.loc[scores["group"] == "control", "recommended_action"] == "no_action").all()
     assert 0.05 < (scores["group"] == "control").mean() < 0.15
-    contacts = pd.read_csv(project / "data/raw/synthetic/contacts.csv", dtype={"customer_id": str}, parse_dates=["timestamp"])
+    contacts = pd.read_csv(
+        project / "data/raw/synthetic/contacts.csv", dtype={"customer_id": str}, parse_dates=["timestamp"]
+    )
     cutoff = pd.Timestamp(scores["as_of"].iloc[0]) + pd.Timedelta(days=1)
-    recent = contacts.loc[contacts["timestamp"] >= cutoff - pd.Timedelta(days=params["min_days_between_contacts"]), "customer_id"]
+    recent = contacts.loc[
+        contacts["timestamp"] >= cutoff - pd.Timedelta(days=params["min_days_between_contacts"]), "customer_id"
+    ]
     assert len(recent) > 0
     assert (scores.loc[scores["customer_id"].isin(recent), "recommended_action"] == "no_action").all()
     summary = json.loads((project / "data/scores/churn_scores.summary.json").read_text())
@@ -72,8 +76,16 @@ def test_score_a_customer_list_with_the_champion_from_mlflow(project, tmp_path):
     out = tmp_path / "scores.csv"
     sh(
         [
-            "churn", "score", "--customers", str(tmp_path / "list.csv"), "--model", "models:/churn-model@champion",
-            "--as-of", "2024-11-30", "--output", str(out),
+            "churn",
+            "score",
+            "--customers",
+            str(tmp_path / "list.csv"),
+            "--model",
+            "models:/churn-model@champion",
+            "--as-of",
+            "2024-11-30",
+            "--output",
+            str(out),
         ],
         project,
     )

@@ -76,15 +76,37 @@ def test_run_logs_params_metrics_features_fingerprint_and_context(tracked_projec
     run = runs[0]
     params, metrics, tags = run.data.params, run.data.metrics, run.data.tags
     # Every model-relevant param, flattened.
-    for key in ("train.num_leaves", "train.calibration", "train.prior", "train.class_weight", "churn.horizon_days",
-                "features.n_train_cutoffs", "data.source", "data.columns.customer_id", "generate.n_customers",
-                "mlflow.registered_model", "best_iteration"):
+    for key in (
+        "train.num_leaves",
+        "train.calibration",
+        "train.prior",
+        "train.class_weight",
+        "churn.horizon_days",
+        "features.n_train_cutoffs",
+        "data.source",
+        "data.columns.customer_id",
+        "generate.n_customers",
+        "mlflow.registered_model",
+        "best_iteration",
+    ):
         assert key in params, key
     assert params["generate.n_customers"] == "1500"
     # Model and every baseline, ranking and probability metrics.
-    for key in ("test_roc_auc", "test_pr_auc", "test_brier", "test_log_loss", "test_ece", "test_top_decile_lift",
-                "test_captured_top10", "test_captured_top20", "baseline_bgnbd_roc_auc", "baseline_bgnbd_ece",
-                "baseline_rfm_score_roc_auc", "baseline_recency_top_decile_lift", "bgnbd_r"):
+    for key in (
+        "test_roc_auc",
+        "test_pr_auc",
+        "test_brier",
+        "test_log_loss",
+        "test_ece",
+        "test_top_decile_lift",
+        "test_captured_top10",
+        "test_captured_top20",
+        "baseline_bgnbd_roc_auc",
+        "baseline_bgnbd_ece",
+        "baseline_rfm_score_roc_auc",
+        "baseline_recency_top_decile_lift",
+        "bgnbd_r",
+    ):
         assert key in metrics, key
     assert "baseline_recency_brier" not in metrics  # a ranking, not a probability
     metrics_json = json.loads((tracked_project / layout.METRICS).read_text())
@@ -158,6 +180,7 @@ def test_store_follows_dvc_root(monkeypatch, tmp_path):
 
 
 def test_flatten_params():
-    flat = tracking.flatten({"train": {"num_leaves": 31}, "data": {"columns": {"amount": "x"}, "events": None},
-                             "exclude": ["A", "B"]})
+    flat = tracking.flatten(
+        {"train": {"num_leaves": 31}, "data": {"columns": {"amount": "x"}, "events": None}, "exclude": ["A", "B"]}
+    )
     assert flat == {"train.num_leaves": 31, "data.columns.amount": "x", "data.events": "null", "exclude": "A,B"}

@@ -28,7 +28,9 @@ def runs(root: Path) -> list[dict]:
         for (run_id,) in rows:
             tags = dict(con.execute("SELECT key, value FROM tags WHERE run_uuid = ?", (run_id,)).fetchall())
             params = dict(con.execute("SELECT key, value FROM params WHERE run_uuid = ?", (run_id,)).fetchall())
-            metrics = dict(con.execute("SELECT key, value FROM latest_metrics WHERE run_uuid = ?", (run_id,)).fetchall())
+            metrics = dict(
+                con.execute("SELECT key, value FROM latest_metrics WHERE run_uuid = ?", (run_id,)).fetchall()
+            )
             out.append({"id": run_id, "tags": tags, "params": params, "metrics": metrics})
         return out
     finally:

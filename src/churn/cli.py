@@ -32,15 +32,23 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("generate", help="write the built-in synthetic world to data/raw/synthetic/")
     sub.add_parser("ingest", help="validate and type the raw tables into data/interim/")
     features = sub.add_parser("features", help="point-in-time snapshots at the training and test cutoffs")
-    features.add_argument("--transactions", help="snapshots of this transactions file (mapped by params) instead of data/interim/")
     features.add_argument(
-        "--cutoffs", type=_dates, help="as-of days, comma-separated, e.g. 2024-01-31,2024-02-29 (default: the plan from params)"
+        "--transactions", help="snapshots of this transactions file (mapped by params) instead of data/interim/"
     )
-    features.add_argument("--output", type=Path, help="write snapshots here (.csv or .parquet); needed with the options above")
+    features.add_argument(
+        "--cutoffs",
+        type=_dates,
+        help="as-of days, comma-separated, e.g. 2024-01-31,2024-02-29 (default: the plan from params)",
+    )
+    features.add_argument(
+        "--output", type=Path, help="write snapshots here (.csv or .parquet); needed with the options above"
+    )
     sub.add_parser("train", help="train LightGBM, save models/model.txt, log an MLflow run")
     sub.add_parser("evaluate", help="out-of-time metrics and plots; champion decision")
     score = sub.add_parser("score", help="risk, reasons, value and retention action per customer")
-    score.add_argument("--transactions", help="score this transactions file (mapped by params) instead of data/interim/")
+    score.add_argument(
+        "--transactions", help="score this transactions file (mapped by params) instead of data/interim/"
+    )
     score.add_argument("--customers", type=Path, help="CSV or Parquet list with a customer_id column: score just these")
     score.add_argument("--as-of", type=_date, help="last day of history to score with (default: newest in data)")
     score.add_argument("--model", help="MLflow model URI, e.g. models:/churn-model@champion (default: models/)")

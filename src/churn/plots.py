@@ -11,9 +11,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 
-def line_figure(
-    curves: dict[str, pd.DataFrame], x: str, y: str, title: str, diagonal: bool = False
-) -> Figure:
+def line_figure(curves: dict[str, pd.DataFrame], x: str, y: str, title: str, diagonal: bool = False) -> Figure:
     """One line per named curve, e.g. the model and its baselines on one ROC plot."""
     fig, ax = plt.subplots(figsize=(5, 4), dpi=100)
     for name, frame in curves.items():

@@ -19,7 +19,6 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 import pyarrow.parquet as pq

@@ -39,9 +39,8 @@ def _metric_lines(metrics: dict) -> list[str]:
     rows = [("model", metrics["model"])] + sorted((metrics.get("baselines") or {}).items())
     out = []
     for name, m in rows:
-        line = (
-            f"  {name:<9} ROC-AUC {m['roc_auc']:.3f}  PR-AUC {m['pr_auc']:.3f}"
-            + (f"  top-decile lift {m['top_decile_lift']:.2f}" if "top_decile_lift" in m else "")
+        line = f"  {name:<9} ROC-AUC {m['roc_auc']:.3f}  PR-AUC {m['pr_auc']:.3f}" + (
+            f"  top-decile lift {m['top_decile_lift']:.2f}" if "top_decile_lift" in m else ""
         )
         if "brier" in m:
             line += f"  Brier {m['brier']:.3f}" + (f"  ECE {m['ece']:.3f}" if "ece" in m else "")

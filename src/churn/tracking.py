@@ -66,8 +66,12 @@ def _store_errors(func):
             raise
         except Exception as exc:  # sqlalchemy/mlflow raise many types for a bad store
             first = (str(exc).splitlines() or [type(exc).__name__])[0]
-            hint = "; another process holds it (a running dvc repro?): wait for it and rerun" if "locked" in first else ""
-            raise ChurnError(f"MLflow tracking store {mlflow.get_tracking_uri()} is not usable: {first}{hint}") from None
+            hint = (
+                "; another process holds it (a running dvc repro?): wait for it and rerun" if "locked" in first else ""
+            )
+            raise ChurnError(
+                f"MLflow tracking store {mlflow.get_tracking_uri()} is not usable: {first}{hint}"
+            ) from None
 
     return wrapper
 
@@ -301,7 +305,9 @@ def load_churn_model(root: Path, uri: str):
     try:
         loaded = mlflow.pyfunc.load_model(uri)
     except Exception as exc:  # mlflow raises several types for a bad URI or store
-        raise ChurnError(f"--model {uri}: cannot load it from {tracking_uri(root)}: {str(exc).splitlines()[0]}") from None
+        raise ChurnError(
+            f"--model {uri}: cannot load it from {tracking_uri(root)}: {str(exc).splitlines()[0]}"
+        ) from None
     inner = loaded.unwrap_python_model()
     if not isinstance(inner, ChurnPyfunc):
         raise ChurnError(f"--model {uri}: not a churn model logged by this pipeline")

@@ -19,7 +19,9 @@ def test_recently_contacted_window_is_half_open():
     contacts = pd.DataFrame(
         {
             "customer_id": ["a", "b", "c", "d"],
-            "timestamp": pd.to_datetime(["2024-06-01", "2024-06-02", "2024-07-01", "2024-05-31 23:59"], format="ISO8601"),
+            "timestamp": pd.to_datetime(
+                ["2024-06-01", "2024-06-02", "2024-07-01", "2024-05-31 23:59"], format="ISO8601"
+            ),
         }
     )
     cutoff = pd.Timestamp("2024-07-01")

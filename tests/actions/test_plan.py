@@ -37,7 +37,13 @@ PLAYBOOK = [
 
 
 def settings(**kw):
-    base = {"campaign": "test", "budget": 1000.0, "control_share": 0.0, "min_days_between_contacts": 14, "playbook": PLAYBOOK}
+    base = {
+        "campaign": "test",
+        "budget": 1000.0,
+        "control_share": 0.0,
+        "min_days_between_contacts": 14,
+        "playbook": PLAYBOOK,
+    }
     return ActionSettings.model_validate(base | kw)
 
 

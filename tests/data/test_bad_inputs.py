@@ -19,7 +19,9 @@ BAD = Path(__file__).parent / "bad"
 
 def ingest(params, name: str, **data):
     settings = params.data.model_copy(update=data)
-    raw = io.read_table(BAD / name, ("customer_id",), delimiter=settings.delimiter, encoding=settings.encoding, source=name)
+    raw = io.read_table(
+        BAD / name, ("customer_id",), delimiter=settings.delimiter, encoding=settings.encoding, source=name
+    )
     return validate_transactions(raw, settings, name)
 
 

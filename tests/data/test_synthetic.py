@@ -56,12 +56,24 @@ def test_different_seed_gives_different_frames():
 def test_schema_and_dtypes(world):
     tx, ev, cu, tr = world.transactions, world.events, world.customers, world.truth
     assert list(tx.columns) == [
-        "order_id", "customer_id", "timestamp", "amount", "quantity", "category", "channel", "status"
+        "order_id",
+        "customer_id",
+        "timestamp",
+        "amount",
+        "quantity",
+        "category",
+        "channel",
+        "status",
     ]
     assert list(ev.columns) == ["customer_id", "timestamp", "event_type"]
     assert list(cu.columns) == ["customer_id", "signup_date", "loyalty_member", "region"]
     assert list(tr.columns) == [
-        "customer_id", "signup_date", "stop_date", "purchase_rate_per_day", "dropout_rate_per_day", "loyalty_member"
+        "customer_id",
+        "signup_date",
+        "stop_date",
+        "purchase_rate_per_day",
+        "dropout_rate_per_day",
+        "loyalty_member",
     ]
     for frame in _frames(world).values():
         assert isinstance(frame.index, pd.RangeIndex) and frame.index.start == 0
@@ -151,8 +163,8 @@ def test_spend_is_realistic(world):
     amount = world.transactions.loc[world.transactions["amount"] > 0, "amount"]
     assert 25 <= amount.median() <= 60
     assert amount.quantile(0.99) > 4 * amount.median()  # long right tail
-    favourite_share = (
-        world.transactions.groupby("customer_id")["category"].agg(lambda s: s.value_counts(normalize=True).iloc[0])
+    favourite_share = world.transactions.groupby("customer_id")["category"].agg(
+        lambda s: s.value_counts(normalize=True).iloc[0]
     )
     assert favourite_share.median() > 0.5  # a favourite category dominates
 

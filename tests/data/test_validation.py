@@ -61,7 +61,9 @@ def test_custom_format_and_timezone(params):
 
 
 def test_column_mapping(params):
-    cols = params.data.columns.model_copy(update={"customer_id": "Customer ID", "timestamp": "InvoiceDate", "amount": "Total"})
+    cols = params.data.columns.model_copy(
+        update={"customer_id": "Customer ID", "timestamp": "InvoiceDate", "amount": "Total"}
+    )
     settings = params.data.model_copy(update={"columns": cols})
     frame = raw([("12346", "2011-01-18", "77183.6")], columns=("Customer ID", "InvoiceDate", "Total"))
     out = validate_transactions(frame, settings, "retail.csv")

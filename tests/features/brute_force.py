@@ -81,7 +81,12 @@ def engagement_features(events: pd.DataFrame, cutoff: pd.Timestamp) -> pd.DataFr
             return float(inside.sum())
 
         r = {"days_since_event": _days(cutoff - ts.max())}
-        for kind, name in [(None, "events"), ("login", "logins"), ("email_open", "email_opens"), ("email_click", "email_clicks")]:
+        for kind, name in [
+            (None, "events"),
+            ("login", "logins"),
+            ("email_open", "email_opens"),
+            ("email_click", "email_clicks"),
+        ]:
             r[f"{name}_30d"] = count(30, kind=kind)
             r[f"{name}_90d"] = count(90, kind=kind)
             r[f"{name}_trend"] = _trend(count(90, kind=kind), count(180, 90, kind=kind))

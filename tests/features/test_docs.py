@@ -8,7 +8,12 @@ README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding=
 
 def test_readme_documents_every_feature_and_rfm_score():
     features = (
-        rfm.FEATURES | behaviour.FEATURES | rhythm.FEATURES | season.FEATURES | engagement.FEATURES | attributes.FEATURES
+        rfm.FEATURES
+        | behaviour.FEATURES
+        | rhythm.FEATURES
+        | season.FEATURES
+        | engagement.FEATURES
+        | attributes.FEATURES
     )
     missing = [name for name in [*features, *SCORE_COLUMNS] if f"`{name}`" not in README]
     assert not missing, f"README does not describe: {', '.join(missing)}"

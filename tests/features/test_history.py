@@ -12,7 +12,12 @@ ROWS = pd.DataFrame(
         "amount": [1.0, 2.0, 4.0, 8.0, 16.0],
     }
 )
-MEASURES = {"n": Measure(ibis.literal(1)), "total": Measure(_.amount), "first": Measure(_.timestamp, "min"), "last": Measure(_.timestamp, "max")}
+MEASURES = {
+    "n": Measure(ibis.literal(1)),
+    "total": Measure(_.amount),
+    "first": Measure(_.timestamp, "min"),
+    "last": Measure(_.timestamp, "max"),
+}
 
 
 def run(cutoffs, windowed=None, **kw) -> pd.DataFrame:
@@ -22,7 +27,10 @@ def run(cutoffs, windowed=None, **kw) -> pd.DataFrame:
 
 def test_history_is_built_up_cutoff_by_cutoff():
     out = run([pd.Timestamp("2024-01-10"), pd.Timestamp("2024-01-06"), pd.Timestamp("2024-03-01")])
-    got = {(str(r.cutoff.date()), r.customer_id): (r.n, r.total, str(r.first.date()), str(r.last.date())) for r in out.itertuples()}
+    got = {
+        (str(r.cutoff.date()), r.customer_id): (r.n, r.total, str(r.first.date()), str(r.last.date()))
+        for r in out.itertuples()
+    }
     assert got == {
         ("2024-01-06", "a"): (1, 1.0, "2024-01-01", "2024-01-01"),
         ("2024-01-06", "b"): (1, 8.0, "2024-01-05", "2024-01-05"),
@@ -34,7 +42,11 @@ def test_history_is_built_up_cutoff_by_cutoff():
 
 
 def test_windows_cover_their_half_open_span_before_and_after_the_cutoff():
-    windowed = {"last_10d": ("total", Window(-10, 0)), "next_20d": ("n", Window(0, 20)), "latest": ("last", Window(-14, 0))}
+    windowed = {
+        "last_10d": ("total", Window(-10, 0)),
+        "next_20d": ("n", Window(0, 20)),
+        "latest": ("last", Window(-14, 0)),
+    }
     out = run([pd.Timestamp("2024-01-20")], windowed).set_index("customer_id")
     assert out.loc["a", "last_10d"] == 2.0  # [01-10, 01-20): the row at 01-10 only
     assert out.loc["a", "next_20d"] == 1  # [01-20, 02-09): the row at 01-20

@@ -24,7 +24,11 @@ def random_world(seed: int, n_tx: int = 600, n_events: int = 500) -> tuple[pd.Da
         {
             "customer_id": pd.array(rng.choice(ids, n_tx), dtype="string"),
             # Whole days for some rows, so several transactions share a day and a midnight.
-            "timestamp": START + pd.to_timedelta(rng.integers(0, 400, n_tx) * 86400 + rng.choice([0, 1, 43_210], n_tx) * rng.integers(0, 2, n_tx), unit="s"),
+            "timestamp": START
+            + pd.to_timedelta(
+                rng.integers(0, 400, n_tx) * 86400 + rng.choice([0, 1, 43_210], n_tx) * rng.integers(0, 2, n_tx),
+                unit="s",
+            ),
             "amount": np.round(rng.normal(40, 50, n_tx), 2),
             "category": pd.array(rng.choice(["Home", "Toys", "Garden", None], n_tx), dtype="string"),
             "channel": pd.array(rng.choice(["web", "app", None], n_tx), dtype="string"),
@@ -68,7 +72,9 @@ def test_features_match_their_plain_definitions_at_many_cutoffs(seed):
         for col in want.columns:
             expected, actual = want[col].astype(float).to_numpy(), snap[col].astype(float).to_numpy()
             np.testing.assert_allclose(actual, expected, rtol=1e-9, atol=1e-9, err_msg=f"{col} at {cutoff}")
-        assert set(want.columns) | {"loyalty_member", "signup_age_days", "tier"} >= set(feature_columns(snap.reset_index()))
+        assert set(want.columns) | {"loyalty_member", "signup_age_days", "tier"} >= set(
+            feature_columns(snap.reset_index())
+        )
 
 
 # Hypothesis data: amounts in cents, as in real exports. Money is summed as exact decimals,

@@ -87,7 +87,11 @@ def test_hand_computed_rhythm():
 
 
 def test_trends_compare_the_last_90_days_with_the_90_before():
-    rows = [("A", "2023-10-01", 10.0, None, None), ("A", "2023-10-02", 10.0, None, None), ("A", "2024-02-01", 30.0, None, None)]
+    rows = [
+        ("A", "2023-10-01", 10.0, None, None),
+        ("A", "2023-10-02", 10.0, None, None),
+        ("A", "2024-02-01", 30.0, None, None),
+    ]
     a = snapshot(rows).loc["A"]
     assert a["frequency_trend"] == pytest.approx((1 - 2) / 3)
     assert a["monetary_trend"] == pytest.approx((30 - 20) / 50)
@@ -166,7 +170,12 @@ def test_columns_are_ordered_typed_and_every_feature_is_documented():
     assert list(s.columns[-6:]) == [*SCORE_COLUMNS, "churned"]
     features = feature_columns(s)
     documented = (
-        rfm.FEATURES | behaviour.FEATURES | rhythm.FEATURES | season.FEATURES | engagement.FEATURES | attributes.FEATURES
+        rfm.FEATURES
+        | behaviour.FEATURES
+        | rhythm.FEATURES
+        | season.FEATURES
+        | engagement.FEATURES
+        | attributes.FEATURES
     )
     assert set(features) == set(documented)  # with every optional table and column present
     assert features == sorted(features)

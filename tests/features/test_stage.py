@@ -42,7 +42,9 @@ def test_stage_writes_active_labelled_snapshots_and_the_plan(project, capsys):
     assert set(snaps["split"]) == {"train", "test"}
     assert snaps["is_active"].all()
     assert str(snaps["churned"].dtype) == "int8"
-    assert sorted(str(c.date()) for c in snaps["cutoff"].unique()) == sorted([*plan["train_cutoffs"], plan["test_cutoff"]])
+    assert sorted(str(c.date()) for c in snaps["cutoff"].unique()) == sorted(
+        [*plan["train_cutoffs"], plan["test_cutoff"]]
+    )
     assert {"logins_90d", "category_count", "loyalty_member", "rfm_segment"} <= set(snaps.columns)
 
 
@@ -64,7 +66,9 @@ def test_another_transactions_file_is_mapped_and_validated(project, world):
     raw.to_csv(project / "other.csv", index=False)
     text = (project / "params.yaml").read_text().replace("customer_id: customer_id", "customer_id: Client")
     (project / "params.yaml").write_text(text.replace("amount: amount", "amount: Revenue"))
-    assert main(["features", "--transactions", "other.csv", "--cutoffs", "2023-03-31", "--output", "other.parquet"]) == 0
+    assert (
+        main(["features", "--transactions", "other.csv", "--cutoffs", "2023-03-31", "--output", "other.parquet"]) == 0
+    )
     out = pd.read_parquet(project / "other.parquet")
     kept = raw[(raw["status"] != "Cancelled") & (pd.to_datetime(raw["timestamp"]) < "2023-04-01")]
     assert set(out["customer_id"]) == set(kept["Client"])

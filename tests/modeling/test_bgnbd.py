@@ -30,7 +30,10 @@ def cdnow_sample_path() -> Path:
 def cdnow_transactions() -> pd.DataFrame:
     """customer_id (text), timestamp, amount: 6,919 purchases of 2,357 customers, 1997-01 to 1998-06."""
     raw = pd.read_csv(
-        cdnow_sample_path(), sep=r"\s+", header=None, names=["customer_id", "sample_id", "date", "cds", "amount"],
+        cdnow_sample_path(),
+        sep=r"\s+",
+        header=None,
+        names=["customer_id", "sample_id", "date", "cds", "amount"],
         dtype={"customer_id": str, "sample_id": str, "date": str},
     )
     return pd.DataFrame(

@@ -54,7 +54,10 @@ def test_synthetic_world_model_beats_every_baseline_and_is_calibrated(tmp_path, 
 def _cdnow_csv(path: Path) -> None:
     """What a user does with the CDNOW export: whitespace-separated text -> CSV with a header."""
     raw = pd.read_csv(
-        cdnow_sample_path(), sep=r"\s+", header=None, dtype=str,
+        cdnow_sample_path(),
+        sep=r"\s+",
+        header=None,
+        dtype=str,
         names=["CustomerID", "SampleID", "Date", "CDs", "Amount"],
     )
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -32,7 +32,11 @@ def test_hand_computed_month():
     assert table["period"].tolist() == ["2023-12", "2024-01"]  # February is not complete
     jan = table.iloc[-1]
     assert (jan["customers_start"], jan["new"], jan["lost"], jan["reactivated"], jan["customers_end"]) == (
-        100, 30, 20, 0, 110,
+        100,
+        30,
+        20,
+        0,
+        110,
     )
     assert jan["retention_rate"] == pytest.approx(0.80)  # (110 - 30) / 100
     assert jan["churn_rate"] == pytest.approx(0.20)  # 20 / 100
@@ -81,7 +85,13 @@ def test_transaction_exactly_at_period_end_belongs_to_the_next_period():
 def test_lapsed_customer_coming_back_is_reactivated():
     tx = tx_frame([("r", "2023-10-01T12:00", 10.0), ("s", "2023-12-20T12:00", 10.0), ("r", "2024-01-05T12:00", 10.0)])
     jan = period_kpis(tx, CUTOFF, period="month", active_days=31).set_index("period").loc["2024-01"]
-    assert (jan["customers_start"], jan["new"], jan["reactivated"], jan["lost"], jan["customers_end"]) == (1, 0, 1, 1, 1)
+    assert (jan["customers_start"], jan["new"], jan["reactivated"], jan["lost"], jan["customers_end"]) == (
+        1,
+        0,
+        1,
+        1,
+        1,
+    )
     # The standard formula counts the returning customer as retained: retention + churn = 1 + 1/1.
     assert jan["retention_rate"] == pytest.approx(1.0)
     assert jan["churn_rate"] == pytest.approx(1.0)
@@ -139,8 +149,18 @@ def test_trailing_year_weighs_periods_by_size():
     [
         (hundred_customers_world(), CUTOFF, {"period": "quarter", "active_days": 60}, "churn.active_days"),
         (hundred_customers_world(), CUTOFF, {"period": "week", "active_days": 60}, "report.period"),
-        (hundred_customers_world(), pd.Timestamp("2023-12-20"), {"period": "month", "active_days": 31}, "no complete month"),
-        (hundred_customers_world(), pd.Timestamp("2023-11-01"), {"period": "month", "active_days": 31}, "no rows before"),
+        (
+            hundred_customers_world(),
+            pd.Timestamp("2023-12-20"),
+            {"period": "month", "active_days": 31},
+            "no complete month",
+        ),
+        (
+            hundred_customers_world(),
+            pd.Timestamp("2023-11-01"),
+            {"period": "month", "active_days": 31},
+            "no rows before",
+        ),
         (hundred_customers_world().drop(columns="amount"), CUTOFF, {"period": "month", "active_days": 31}, "amount"),
         (hundred_customers_world().iloc[:0], CUTOFF, {"period": "month", "active_days": 31}, "no rows"),
     ],
@@ -158,7 +178,9 @@ def test_json_safe_turns_nan_into_null_and_numpy_into_python():
     assert type(out["b"]) is int
 
 
-timestamps = st.datetimes(min_value=pd.Timestamp("2023-01-01").to_pydatetime(), max_value=pd.Timestamp("2024-06-30").to_pydatetime())
+timestamps = st.datetimes(
+    min_value=pd.Timestamp("2023-01-01").to_pydatetime(), max_value=pd.Timestamp("2024-06-30").to_pydatetime()
+)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -49,7 +49,13 @@ def test_page_renders_offline_in_chromium(pipeline_project, tmp_path):
             )
             assert len(images) == n_figures
             assert all(img["ok"] for img in images), [img["alt"] for img in images if not img["ok"]]
-            for heading in ("Retention report", "Headline KPIs", "Acquisition cohorts", "Recommended actions", "Model evaluation"):
+            for heading in (
+                "Retention report",
+                "Headline KPIs",
+                "Acquisition cohorts",
+                "Recommended actions",
+                "Model evaluation",
+            ):
                 assert page.get_by_role("heading", name=heading).is_visible(), heading
             latest = kpis["latest_period"]
             for key, text in (

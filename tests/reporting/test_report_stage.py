@@ -40,8 +40,13 @@ def project(tmp_path, raw_params):
     )
     io.write_table(scores, tmp_path / layout.SCORES_PARQUET)
     io.write_json(
-        {"test_cutoff": "2023-12-01", "test_customers": 90, "test_churn_rate": 0.3,
-         "model": {"roc_auc": 0.81, "pr_auc": 0.7}, "baselines": {"recency": {"roc_auc": 0.7, "pr_auc": 0.6}}},
+        {
+            "test_cutoff": "2023-12-01",
+            "test_customers": 90,
+            "test_churn_rate": 0.3,
+            "model": {"roc_auc": 0.81, "pr_auc": 0.7},
+            "baselines": {"recency": {"roc_auc": 0.7, "pr_auc": 0.6}},
+        },
         tmp_path / layout.METRICS,
     )
     curve = pd.DataFrame({"fpr": [0.0, 1.0], "tpr": [0.0, 1.0]})
@@ -125,6 +130,10 @@ def test_a_failed_rerun_keeps_the_previous_report(project):
 
 
 def test_table_cells_are_formatted_by_meaning():
-    frame = pd.DataFrame({"period": ["2024-01"], "churn_rate": [0.2], "clv": [1234.5], "customers_end": [1100], "full_history": [True]})
+    frame = pd.DataFrame(
+        {"period": ["2024-01"], "churn_rate": [0.2], "clv": [1234.5], "customers_end": [1100], "full_history": [True]}
+    )
     html = table_html(frame)
-    assert "<td>20.0%</td>" in html and "<td>1,234.50</td>" in html and "<td>1,100</td>" in html and "<td>yes</td>" in html
+    assert (
+        "<td>20.0%</td>" in html and "<td>1,234.50</td>" in html and "<td>1,100</td>" in html and "<td>yes</td>" in html
+    )

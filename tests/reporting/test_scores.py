@@ -30,7 +30,15 @@ def test_risk_by_rfm_segment_when_present():
     assert at_risk["mean_churn_probability"] == pytest.approx(0.8)
     assert (loyal["medium"], loyal["low"], loyal["share_high"]) == (1, 1, 0.0)
     assert champions["mean_churn_probability"] == pytest.approx(0.2)
-    assert list(table.columns) == ["segment", "customers", "mean_churn_probability", "high", "medium", "low", "share_high"]
+    assert list(table.columns) == [
+        "segment",
+        "customers",
+        "mean_churn_probability",
+        "high",
+        "medium",
+        "low",
+        "share_high",
+    ]
 
 
 def test_risk_by_tier_without_segments():
@@ -44,8 +52,15 @@ def test_actions_count_always_and_sum_value_columns_when_present():
     assert plain["action"].tolist() == ["none", "call", "email", "offer"]  # most customers, then by name
     assert plain["customers"].tolist() == [2, 1, 1, 1]
     assert list(plain.columns) == ["action", "customers", "mean_churn_probability"]
-    valued = action_summary(scores(expected_net_benefit=[50.0, 20.0, 5.0, 0.0, 0.0], clv=[100.0, 80.0, 60.0, 40.0, 20.0]))
-    assert valued.set_index("action")["expected_net_benefit"].to_dict() == {"none": 0.0, "call": 50.0, "email": 5.0, "offer": 20.0}
+    valued = action_summary(
+        scores(expected_net_benefit=[50.0, 20.0, 5.0, 0.0, 0.0], clv=[100.0, 80.0, 60.0, 40.0, 20.0])
+    )
+    assert valued.set_index("action")["expected_net_benefit"].to_dict() == {
+        "none": 0.0,
+        "call": 50.0,
+        "email": 5.0,
+        "offer": 20.0,
+    }
     assert valued.set_index("action").loc["none", "clv"] == 60.0
     assert "value_at_risk" not in valued.columns  # never invented
 
@@ -56,7 +71,9 @@ def test_scoring_summary_reports_absent_columns_as_none():
     assert plain["risk_tiers"] == {"high": 2, "medium": 1, "low": 2}
     assert plain["actions"] == {"none": 2, "call": 1, "email": 1, "offer": 1}
     assert plain["expected_net_benefit_total"] is None and plain["clv_mean"] is None
-    valued = scoring_summary(scores(expected_net_benefit=[50.0, 20.0, 5.0, 0.0, 0.0], clv=[100.0, 80.0, 60.0, 40.0, 20.0]))
+    valued = scoring_summary(
+        scores(expected_net_benefit=[50.0, 20.0, 5.0, 0.0, 0.0], clv=[100.0, 80.0, 60.0, 40.0, 20.0])
+    )
     assert valued["expected_net_benefit_total"] == 75.0
     assert (valued["clv_total"], valued["clv_mean"]) == (300.0, 60.0)
 

@@ -15,7 +15,12 @@ def test_plain_words():
 def test_top_reasons_order_direction_and_driver():
     features = ["recency_days", "complaints_180d", "monetary_total", "loyalty_member"]
     values = pd.DataFrame(
-        {"recency_days": [94.0, 3.0], "complaints_180d": [2.0, 0.0], "monetary_total": [500.0, 80.0], "loyalty_member": [0.0, 1.0]}
+        {
+            "recency_days": [94.0, 3.0],
+            "complaints_180d": [2.0, 0.0],
+            "monetary_total": [500.0, 80.0],
+            "loyalty_member": [0.0, 1.0],
+        }
     )
     contrib = np.array(
         [

@@ -21,10 +21,16 @@ def tables(tmp_path_factory):
     world = generate_world(300, dt.date(2023, 1, 1), 600, seed=11)
     root = tmp_path_factory.mktemp("interim")
     tx = world.transactions[world.transactions["status"] != "Cancelled"]
-    paths = {"tx": root / "transactions.parquet", "events": root / "events.parquet", "customers": root / "customers.parquet"}
+    paths = {
+        "tx": root / "transactions.parquet",
+        "events": root / "events.parquet",
+        "customers": root / "customers.parquet",
+    }
     tx.to_parquet(paths["tx"])
     world.events.to_parquet(paths["events"])
-    world.customers.assign(tier=np.where(world.customers["loyalty_member"], "gold", "basic")).to_parquet(paths["customers"])
+    world.customers.assign(tier=np.where(world.customers["loyalty_member"], "gold", "basic")).to_parquet(
+        paths["customers"]
+    )
     return paths, tx["timestamp"].max()
 
 

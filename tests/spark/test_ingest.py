@@ -52,7 +52,11 @@ def project(root: Path, raw_params: dict, engine: str, **data) -> Path:
     TRANSACTIONS.to_parquet(raw / "tx.parquet")
     CUSTOMERS.to_parquet(raw / "customers.parquet")
     events = pd.DataFrame(
-        {"customer_id": ["00017", "00018", "00018"], "timestamp": pd.to_datetime(["2024-01-02", "2024-01-03", "2024-01-03"]), "event_type": ["Login", " email_open", " email_open"]}
+        {
+            "customer_id": ["00017", "00018", "00018"],
+            "timestamp": pd.to_datetime(["2024-01-02", "2024-01-03", "2024-01-03"]),
+            "event_type": ["Login", " email_open", " email_open"],
+        }
     )
     events.to_parquet(raw / "events.parquet")  # typed nanosecond timestamps, as pandas writes them
     params = dict(raw_params, engine=engine)
@@ -63,7 +67,13 @@ def project(root: Path, raw_params: dict, engine: str, **data) -> Path:
         "events": "data/raw/events.parquet",
         "customers": "data/raw/customers.parquet",
         "contacts": None,
-        "columns": {"customer_id": "Client", "timestamp": "When", "amount": "Revenue", "status": "Status", "channel": "Channel"},
+        "columns": {
+            "customer_id": "Client",
+            "timestamp": "When",
+            "amount": "Revenue",
+            "status": "Status",
+            "channel": "Channel",
+        },
         "timezone": "Europe/Berlin",
         "on_bad_rows": "quarantine",
         **data,
@@ -92,13 +102,22 @@ def test_spark_ingest_accounts_for_every_row_as_the_single_node_ingest(spark, ra
     assert report["transactions"] == expected["transactions"]
     assert report == expected
     tx = report["transactions"]
-    assert (tx["rows_read"], tx["rows_kept"], tx["rows_rejected"], tx["rows_filtered_status"], tx["rows_duplicate_dropped"]) == (11, 4, 5, 1, 1)
+    assert (
+        tx["rows_read"],
+        tx["rows_kept"],
+        tx["rows_rejected"],
+        tx["rows_filtered_status"],
+        tx["rows_duplicate_dropped"],
+    ) == (11, 4, 5, 1, 1)
     assert report["customers"]["rows_rejected"] == 3 and report["events"]["rows_duplicate_dropped"] == 1
 
     mine, theirs = outputs(ours), outputs(single)
     for name, frame in theirs.items():
         pd.testing.assert_frame_equal(mine[name], frame, check_dtype=False, obj=name)
-    assert mine["transactions"]["timestamp"].tolist()[:2] == [pd.Timestamp("2024-01-05 09:00"), pd.Timestamp("2024-01-06 10:30")]
+    assert mine["transactions"]["timestamp"].tolist()[:2] == [
+        pd.Timestamp("2024-01-05 09:00"),
+        pd.Timestamp("2024-01-06 10:30"),
+    ]
 
     quarantine = pd.read_csv(ours / layout.QUARANTINE, dtype=str)
     reference = pd.read_csv(single / layout.QUARANTINE, dtype=str)
@@ -111,7 +130,9 @@ def test_spark_ingest_accounts_for_every_row_as_the_single_node_ingest(spark, ra
 
 def test_spark_ingest_fails_naming_the_file_and_column(spark, raw_params, tmp_path):
     root = project(tmp_path, raw_params, "spark", on_bad_rows="fail")
-    with pytest.raises(InputError, match=r"data/raw/tx.parquet, column '(Client|When|Revenue)': .*5 bad row\(s\) in all"):
+    with pytest.raises(
+        InputError, match=r"data/raw/tx.parquet, column '(Client|When|Revenue)': .*5 bad row\(s\) in all"
+    ):
         ingest.run(root, parse_params(yaml.safe_load((root / "params.yaml").read_text())))
     assert not (root / layout.INTERIM).exists()
 
@@ -125,7 +146,17 @@ def test_a_missing_source_is_named(spark, raw_params, tmp_path):
 @pytest.mark.parametrize(
     "fmt, values",
     [
-        (None, ["2024-01-05", "2024-01-05 10:00:00", "2024-01-05T10:00:00.250", " 2024-07-01T23:59:59 ", "05/01/2024", None]),
+        (
+            None,
+            [
+                "2024-01-05",
+                "2024-01-05 10:00:00",
+                "2024-01-05T10:00:00.250",
+                " 2024-07-01T23:59:59 ",
+                "05/01/2024",
+                None,
+            ],
+        ),
         (None, ["2024-01-05T10:00:00+02:00", "2024-07-06 23:30:00+02:00"]),
         (None, ["2024-01-05T10:00:00+02:00", "2024-07-06 23:30:00", "2024-07-06T23:30:00Z"]),  # offsets and local times
         (None, ["2024-01-05T10:00:00Z", "2024-07-06 23:30:00.5Z"]),

@@ -33,7 +33,8 @@ def make_project(root: Path, world, engine: str) -> Path:
     params = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
     params["engine"] = engine
     params["data"].update(
-        source="file", **{name: f"data/raw/{name}.parquet" for name in ("transactions", "events", "customers", "contacts")}
+        source="file",
+        **{name: f"data/raw/{name}.parquet" for name in ("transactions", "events", "customers", "contacts")},
     )
     params["features"].update(n_train_cutoffs=3, cutoff_spacing_days=45)  # fewer cutoffs: a quicker test
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
@@ -44,7 +45,10 @@ def run_stages(root: Path) -> None:
     with contextlib.chdir(root):
         for stage in STAGES:
             assert main([stage]) == 0, stage
-        assert main(["score", "--model", "models:/churn-model@champion", "--as-of", AS_OF, "--output", "champion.parquet"]) == 0
+        assert (
+            main(["score", "--model", "models:/churn-model@champion", "--as-of", AS_OF, "--output", "champion.parquet"])
+            == 0
+        )
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +75,9 @@ def test_snapshots_match(projects):
     duck, spark = (pd.read_parquet(p / layout.SNAPSHOTS) for p in projects)
     assert_same_snapshots(spark, duck)
     assert set(duck["split"]) == {"train", "test"} and duck["cutoff"].nunique() == 4
-    assert json.loads((projects[1] / layout.CUTOFFS).read_text()) == json.loads((projects[0] / layout.CUTOFFS).read_text())
+    assert json.loads((projects[1] / layout.CUTOFFS).read_text()) == json.loads(
+        (projects[0] / layout.CUTOFFS).read_text()
+    )
 
 
 def test_metrics_match(projects):

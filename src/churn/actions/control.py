@@ -5,12 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-
 _HASH_KEY = "churn-ctrl-group"  # 16 bytes: SipHash key, fixed so groups never move
 
 
 def control_group(customer_ids: pd.Series, campaign: str, share: float) -> pd.Series:
-    """"control" or "treatment" per customer, from a stable hash of campaign and id.
+    """ "control" or "treatment" per customer, from a stable hash of campaign and id.
 
     The same customer lands in the same group on every run of a campaign, whatever else
     is in the list; a new campaign name draws a fresh group. The hash is pandas' SipHash

@@ -55,9 +55,7 @@ def _budget_price(base: np.ndarray, cost: np.ndarray, budget: float) -> float:
     return hi
 
 
-def _admit(
-    choice: np.ndarray, pref: np.ndarray, cost: np.ndarray, capacity: np.ndarray, budget: float
-) -> np.ndarray:
+def _admit(choice: np.ndarray, pref: np.ndarray, cost: np.ndarray, capacity: np.ndarray, budget: float) -> np.ndarray:
     """Admit waiting customers' preferred actions (pref > 0), best first, within limits."""
     choice = choice.copy()
     for _ in range(_MAX_PASSES):

@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 import pandas as pd
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
-from pyspark.sql import types as T
 
 from churn.config import DataSettings
 from churn.data.validation import (
@@ -276,11 +275,15 @@ def _finish(
     raw_columns = raw_columns or list(df.columns)
     reason = F.coalesce(*(F.when(cond, F.lit(text_)) for cond, text_ in rules))
     checked = df.select(
-        *(F.col(c).alias(f"_raw_{c}") for c in raw_columns), *(c.alias(n) for n, c in cols.items()), reason.alias(REASON)
+        *(F.col(c).alias(f"_raw_{c}") for c in raw_columns),
+        *(c.alias(n) for n, c in cols.items()),
+        reason.alias(REASON),
     ).persist()  # read once for the counts, the rejected rows and the write
     bad = F.col(REASON).isNotNull()
     # A row without a status is never filtered.
-    filtered = ~bad & F.coalesce(F.col("status").isin(settings.exclude_status), F.lit(False)) if status else F.lit(False)
+    filtered = (
+        ~bad & F.coalesce(F.col("status").isin(settings.exclude_status), F.lit(False)) if status else F.lit(False)
+    )
     totals = checked.agg(
         F.count(F.lit(1)).alias("read"),
         F.count(F.when(bad, 1)).alias("bad"),

@@ -290,28 +290,35 @@ def generate_world(n_customers: int, start: datetime.date, days: int, seed: int)
             keys.append((((sec[ok] << bits) | i[ok]) << 3) | k)
     key = np.sort(np.concatenate(keys))
     del keys
-    events = pd.DataFrame({
-        "customer_id": customer((key >> 3) & mask),
-        "timestamp": moment(key >> (bits + 3)),
-        "event_type": text(_labels((key & 7).astype(np.int8), EVENT_TYPES)),
-    }, copy=False)
+    events = pd.DataFrame(
+        {
+            "customer_id": customer((key >> 3) & mask),
+            "timestamp": moment(key >> (bits + 3)),
+            "event_type": text(_labels((key & 7).astype(np.int8), EVENT_TYPES)),
+        },
+        copy=False,
+    )
     del key
 
     signup_date = moment(signup_day * DAY)
-    customers = pd.DataFrame({
-        "customer_id": text(cid),
-        "signup_date": signup_date,
-        "loyalty_member": loyal.copy(),
-        "region": text(_labels(_draw(rng, REGION_WEIGHT, n), REGIONS)),
-    })
-    truth = pd.DataFrame({
-        "customer_id": text(cid),
-        "signup_date": signup_date.copy(),
-        "stop_date": moment(stop_s),
-        "purchase_rate_per_day": lam,
-        "dropout_rate_per_day": mu,
-        "loyalty_member": loyal.copy(),
-    })
+    customers = pd.DataFrame(
+        {
+            "customer_id": text(cid),
+            "signup_date": signup_date,
+            "loyalty_member": loyal.copy(),
+            "region": text(_labels(_draw(rng, REGION_WEIGHT, n), REGIONS)),
+        }
+    )
+    truth = pd.DataFrame(
+        {
+            "customer_id": text(cid),
+            "signup_date": signup_date.copy(),
+            "stop_date": moment(stop_s),
+            "purchase_rate_per_day": lam,
+            "dropout_rate_per_day": mu,
+            "loyalty_member": loyal.copy(),
+        }
+    )
     # Drawn last, so adding contacts left every other table of a seed unchanged.
     eligible = signup_day < days - CONTACT_WINDOW_DAYS
     who = np.flatnonzero(eligible & (rng.random(n) < CONTACTED_SHARE))
@@ -319,10 +326,12 @@ def generate_world(n_customers: int, start: datetime.date, days: int, seed: int)
     kind = _draw(rng, CONTACT_KIND_WEIGHT, who.size)
     order = np.lexsort((who, when))
     who, when, kind = who[order], when[order], kind[order]
-    contacts = pd.DataFrame({
-        "customer_id": text(cid.take(pa.array(who, type=pa.int64()))),
-        "timestamp": moment(when),
-        "channel": text(np.array([c for c, _ in CONTACT_KINDS], dtype=object)[kind]),
-        "action": text(np.array([a for _, a in CONTACT_KINDS], dtype=object)[kind]),
-    })
+    contacts = pd.DataFrame(
+        {
+            "customer_id": text(cid.take(pa.array(who, type=pa.int64()))),
+            "timestamp": moment(when),
+            "channel": text(np.array([c for c, _ in CONTACT_KINDS], dtype=object)[kind]),
+            "action": text(np.array([a for _, a in CONTACT_KINDS], dtype=object)[kind]),
+        }
+    )
     return SyntheticWorld(transactions, events, customers, truth, contacts)

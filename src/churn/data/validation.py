@@ -59,7 +59,9 @@ def bad_rows_error(
     )
 
 
-def row_counts(*, read: int, kept: int, repeated_header: int, filtered: int, duplicates: int, rejected: int) -> dict[str, int]:
+def row_counts(
+    *, read: int, kept: int, repeated_header: int, filtered: int, duplicates: int, rejected: int
+) -> dict[str, int]:
     """The ingest report of one table: every row read is in exactly one of the other counts."""
     counts = {
         "rows_read": int(read),
@@ -159,9 +161,7 @@ def validate_transactions(raw: pd.DataFrame, settings: DataSettings, source: str
     _reject(reasons, ~np.isfinite(amount.fillna(0.0)), AMOUNT_NOT_FINITE)
     _reject(reasons, amount.abs() > settings.max_abs_amount, amount_limit_reason(settings.max_abs_amount))
 
-    table = pd.DataFrame(
-        {"customer_id": cid, "timestamp": ts, "amount": amount}, index=df.index
-    )
+    table = pd.DataFrame({"customer_id": cid, "timestamp": ts, "amount": amount}, index=df.index)
     for f in OPTIONAL_TRANSACTION_FIELDS:
         if f in df.columns:
             table[f] = df[f].astype("string").str.strip()
@@ -176,8 +176,8 @@ def _require_rows(raw: pd.DataFrame, source: str) -> None:
 def _repeated_header(df: pd.DataFrame, names: dict[str, str]) -> pd.Series:
     """Rows that repeat the header line (concatenated exports): every field equals its column name."""
     mask = pd.Series(True, index=df.index)
-    for field, column in names.items():
-        mask &= df[field].astype("string").str.strip().eq(column).fillna(False)
+    for name, column in names.items():
+        mask &= df[name].astype("string").str.strip().eq(column).fillna(False)
     return mask
 
 

@@ -39,7 +39,10 @@ _BEFORE = Window(-2 * TREND_DAYS, -TREND_DAYS)
 MEASURES = {
     "last_event": Measure(_.timestamp, "max"),
     "events": Measure(_.timestamp, "count"),
-    **{p: Measure(ibis.ifelse(_.event_type == t, 1, None), "count") for t, p in (ENGAGEMENT_TYPES | SERVICE_TYPES).items()},
+    **{
+        p: Measure(ibis.ifelse(_.event_type == t, 1, None), "count")
+        for t, p in (ENGAGEMENT_TYPES | SERVICE_TYPES).items()
+    },
 }
 WINDOWED = {
     **{f"{m}_{d}d": (m, Window(-d, 0)) for m in _KINDS for d in RECENT_DAYS},

@@ -157,7 +157,10 @@ def _merge(old: ibis.Table, new: ibis.Table, measures: Mapping[str, Measure]) ->
 
 
 def _windows(
-    values: ibis.Table, cutoff: pd.Timestamp, measures: Mapping[str, Measure], windowed: Mapping[str, tuple[str, Window]]
+    values: ibis.Table,
+    cutoff: pd.Timestamp,
+    measures: Mapping[str, Measure],
+    windowed: Mapping[str, tuple[str, Window]],
 ) -> ibis.Table:
     """The windowed aggregates at one cutoff, from the rows the windows cover only.
 

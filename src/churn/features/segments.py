@@ -72,5 +72,7 @@ def rfm_scores(snapshot: pd.DataFrame) -> pd.DataFrame:
             )
         )
     if not parts:
-        return pd.DataFrame({c: pd.Series(dtype="int8") for c in SCORE_COLUMNS[:-1]} | {"rfm_segment": pd.Series(dtype="string")})
+        return pd.DataFrame(
+            {c: pd.Series(dtype="int8") for c in SCORE_COLUMNS[:-1]} | {"rfm_segment": pd.Series(dtype="string")}
+        )
     return pd.concat(parts).loc[snapshot.index]

@@ -61,9 +61,7 @@ def plan_cutoffs(
     horizon = pd.Timedelta(days=horizon_days)
     test = score_cutoff - horizon
     newest_train = test - horizon
-    train = tuple(
-        newest_train - pd.Timedelta(days=cutoff_spacing_days * i) for i in reversed(range(n_train_cutoffs))
-    )
+    train = tuple(newest_train - pd.Timedelta(days=cutoff_spacing_days * i) for i in reversed(range(n_train_cutoffs)))
     return CutoffPlan(train=train, test=test, score=score_cutoff)
 
 

@@ -119,14 +119,17 @@ def _negll_and_grad(theta: np.ndarray, x, t_x, T, weights, n) -> tuple[float, np
     d_b_dead = np.where(repeat, digamma(b + np.maximum(x, 1) - 1), 0.0) - digamma(a + b + x) - digamma(b) + dig_ab
     d_a = w_alive * d_a_alive + w_dead * d_a_dead
     d_b = w_alive * d_b_alive + w_dead * d_b_dead
-    grad = -np.array(
-        [
-            np.dot(weights, d_r) * r,
-            np.dot(weights, d_alpha) * alpha,
-            np.dot(weights, d_a) * a,
-            np.dot(weights, d_b) * b,
-        ]
-    ) / n
+    grad = (
+        -np.array(
+            [
+                np.dot(weights, d_r) * r,
+                np.dot(weights, d_alpha) * alpha,
+                np.dot(weights, d_a) * a,
+                np.dot(weights, d_b) * b,
+            ]
+        )
+        / n
+    )
     return -float(np.dot(weights, ll)) / n, grad
 
 

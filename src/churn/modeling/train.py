@@ -117,9 +117,7 @@ def split_probe(train: pd.DataFrame, horizon_days: int) -> tuple[pd.DataFrame, p
     return train[closed], train[train["cutoff"] == valid_cutoff]
 
 
-def train_model(
-    train: pd.DataFrame, features: list[str], settings: TrainSettings, horizon_days: int
-) -> TrainedModel:
+def train_model(train: pd.DataFrame, features: list[str], settings: TrainSettings, horizon_days: int) -> TrainedModel:
     """Fit the calibrated model on the training snapshots (`churned` labelled, several cutoffs)."""
     if train["cutoff"].nunique() < 2:
         raise ValueError("training needs at least two cutoffs: the newest one validates early stopping")

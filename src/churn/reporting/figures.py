@@ -67,8 +67,15 @@ def flow_figure(periods: pd.DataFrame) -> Figure:
     ax.set_xticks(x[::step], periods["period"].iloc[::step], rotation=45, ha="right")
     handles = ax.get_legend_handles_labels()[0] + line.get_legend_handles_labels()[0]
     # Below the axes: inside, it would hide the first period's bars.
-    ax.legend(handles, [h.get_label() for h in handles], loc="upper center", bbox_to_anchor=(0.5, -0.3),
-              ncol=4, fontsize=8, frameon=False)
+    ax.legend(
+        handles,
+        [h.get_label() for h in handles],
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.3),
+        ncol=4,
+        fontsize=8,
+        frameon=False,
+    )
     ax.set_title("Customer flow per period")
     fig.tight_layout()
     return fig
@@ -83,8 +90,15 @@ def cohort_heatmap(cohorts: pd.DataFrame) -> Figure:
     if n_rows * n_cols <= 900:  # beyond that the numbers are unreadable anyway
         for (i, j), value in np.ndenumerate(shares):
             if not np.isnan(value):
-                ax.text(j, i, f"{value:.0%}", ha="center", va="center", fontsize=6,
-                        color="white" if value > 0.6 else "black")
+                ax.text(
+                    j,
+                    i,
+                    f"{value:.0%}",
+                    ha="center",
+                    va="center",
+                    fontsize=6,
+                    color="white" if value > 0.6 else "black",
+                )
     ax.set_xticks(np.arange(n_cols), [str(k) for k in range(n_cols)], fontsize=7)
     labels = [f"{c} ({n})" for c, n in zip(cohorts["cohort"], cohorts["customers"])]
     ax.set_yticks(np.arange(n_rows), labels, fontsize=7)

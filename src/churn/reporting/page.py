@@ -67,20 +67,35 @@ DEFINITIONS = (
     ("New", "customers whose first transaction in the data falls in the period."),
     ("Lost", "active at the start, not active at the end: no transaction for active_days."),
     ("Reactivated", "lapsed customers (not active at the start, not new) who are active again at the end."),
-    ("Retention rate", "(customers at end - new) / customers at start. With reactivations it and the churn "
-     "rate add up to more than 100%."),
-    ("Churn rate", "lost / customers at start. This is lapsing for good by the active_days rule; the model's "
-     "churn label (no transaction within churn.horizon_days) is a different, earlier signal."),
+    (
+        "Retention rate",
+        "(customers at end - new) / customers at start. With reactivations it and the churn "
+        "rate add up to more than 100%.",
+    ),
+    (
+        "Churn rate",
+        "lost / customers at start. This is lapsing for good by the active_days rule; the model's "
+        "churn label (no transaction within churn.horizon_days) is a different, earlier signal.",
+    ),
     ("Repeat-purchase rate", "share of the period's buyers with two or more orders in the period."),
-    ("Average order value (AOV)", "net revenue (refunds subtract) / orders; an order is a purchase (amount > 0), "
-     "counted by order id when the data has one."),
+    (
+        "Average order value (AOV)",
+        "net revenue (refunds subtract) / orders; an order is a purchase (amount > 0), "
+        "counted by order id when the data has one.",
+    ),
     ("Purchase frequency", "orders / customers at end: orders per active customer per period."),
     ("Expected lifetime", "1 / churn rate, in periods (the mean of a geometric lifetime)."),
-    ("CLV (simple)", "AOV x purchase frequency x expected lifetime x value.margin, pooled over the last year of "
-     "periods with full history. The model-based CLV comes from the scoring stage and is shown beside it "
-     "when the scores carry it."),
-    ("Full history", "the data reaches active_days back from the period's start; earlier periods undercount "
-     "customers at start, so their churn looks too low. They are shaded grey in the charts."),
+    (
+        "CLV (simple)",
+        "AOV x purchase frequency x expected lifetime x value.margin, pooled over the last year of "
+        "periods with full history. The model-based CLV comes from the scoring stage and is shown beside it "
+        "when the scores carry it.",
+    ),
+    (
+        "Full history",
+        "the data reaches active_days back from the period's start; earlier periods undercount "
+        "customers at start, so their churn looks too low. They are shaded grey in the charts.",
+    ),
 )
 
 
@@ -157,25 +172,49 @@ def _headline(kpis: dict) -> str:
     cards = [
         _kpi("retention_rate", "Customer retention rate", fmt_rate(latest["retention_rate"]), period),
         _kpi("churn_rate", "Churn rate", fmt_rate(latest["churn_rate"]), period),
-        _kpi("customers_end", "Active customers", fmt_count(latest["customers_end"]),
-             f"at the end of {latest['period']}"),
+        _kpi(
+            "customers_end", "Active customers", fmt_count(latest["customers_end"]), f"at the end of {latest['period']}"
+        ),
         _kpi("new", "New customers", fmt_count(latest["new"]), period),
         _kpi("lost", "Lost customers", fmt_count(latest["lost"]), period),
         _kpi("repeat_purchase_rate", "Repeat-purchase rate", fmt_rate(latest["repeat_purchase_rate"]), period),
         _kpi("average_order_value", "Average order value", fmt_money(latest["average_order_value"]), period),
-        _kpi("purchase_frequency", "Purchase frequency", fmt_number(latest["purchase_frequency"]),
-             f"orders per active customer per {kpis['period']}"),
-        _kpi("trailing_retention_rate", "Retention rate, last year", fmt_rate(trailing and trailing["retention_rate"]),
-             f"pooled, {year}"),
-        _kpi("trailing_churn_rate", "Churn rate, last year", fmt_rate(trailing and trailing["churn_rate"]),
-             f"pooled, {year}"),
-        _kpi("expected_lifetime_periods", "Expected lifetime",
-             fmt_number(trailing and trailing["expected_lifetime_periods"], 1), f"{kpis['period']}s, 1 / churn rate"),
-        _kpi("clv", "CLV (simple)", fmt_money(trailing and trailing["clv"]),
-             f"AOV x frequency x lifetime x margin {kpis['margin']}"),
-        _kpi("model_clv_mean", "CLV (model)", fmt_money(scoring.get("clv_mean")),
-             "mean over scored customers" if scoring.get("clv_mean") is not None
-             else "the scores carry no clv column"),
+        _kpi(
+            "purchase_frequency",
+            "Purchase frequency",
+            fmt_number(latest["purchase_frequency"]),
+            f"orders per active customer per {kpis['period']}",
+        ),
+        _kpi(
+            "trailing_retention_rate",
+            "Retention rate, last year",
+            fmt_rate(trailing and trailing["retention_rate"]),
+            f"pooled, {year}",
+        ),
+        _kpi(
+            "trailing_churn_rate",
+            "Churn rate, last year",
+            fmt_rate(trailing and trailing["churn_rate"]),
+            f"pooled, {year}",
+        ),
+        _kpi(
+            "expected_lifetime_periods",
+            "Expected lifetime",
+            fmt_number(trailing and trailing["expected_lifetime_periods"], 1),
+            f"{kpis['period']}s, 1 / churn rate",
+        ),
+        _kpi(
+            "clv",
+            "CLV (simple)",
+            fmt_money(trailing and trailing["clv"]),
+            f"AOV x frequency x lifetime x margin {kpis['margin']}",
+        ),
+        _kpi(
+            "model_clv_mean",
+            "CLV (model)",
+            fmt_money(scoring.get("clv_mean")),
+            "mean over scored customers" if scoring.get("clv_mean") is not None else "the scores carry no clv column",
+        ),
     ]
     return f'<dl class="kpis">{"".join(cards)}</dl>'
 
@@ -191,7 +230,9 @@ def _metrics(metrics: dict | None) -> str:
     keys = sorted({k for _, values in rows for k in values})
     head = "".join(f"<th>{html.escape(k.replace('_', ' '))}</th>" for k in keys)
     body = "".join(
-        "<tr><td>" + html.escape(name) + "</td>"
+        "<tr><td>"
+        + html.escape(name)
+        + "</td>"
         + "".join(f"<td>{html.escape(fmt_number(values.get(k), 3))}</td>" for k in keys)
         + "</tr>"
         for name, values in rows
@@ -229,9 +270,7 @@ def render_page(content: ReportContent) -> str:
         else '<p class="note-box">The scores carry no <code>rfm_segment</code> column, '
         "so risk is shown by risk tier.</p>"
     )
-    links = " · ".join(
-        f'<a href="{html.escape(path)}">{html.escape(label)}</a>' for label, path in content.table_links
-    )
+    links = " · ".join(f'<a href="{html.escape(path)}">{html.escape(label)}</a>' for label, path in content.table_links)
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',

@@ -43,7 +43,12 @@ def requested_customers(raw: pd.DataFrame, source: str) -> tuple[pd.Series, int]
     """The ids in a customer list (column customer_id, as text), each once, in list order,
     and how many duplicate lines were dropped."""
     if "customer_id" not in raw.columns:
-        raise InputError(source, f"missing required column 'customer_id'; found: {', '.join(map(str, raw.columns))}", row=1, column="customer_id")
+        raise InputError(
+            source,
+            f"missing required column 'customer_id'; found: {', '.join(map(str, raw.columns))}",
+            row=1,
+            column="customer_id",
+        )
     ids = raw["customer_id"].astype("string").str.strip()
     empty = ids.isna() | (ids == "")
     if empty.any():

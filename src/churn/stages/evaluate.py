@@ -109,8 +109,7 @@ def run(root: Path, params: Params) -> dict:
     tracking.log_evaluation(run_id, flat, artifacts)
     decision = tracking.promote_if_better(params.mlflow, run_id, flat[tracking.DECISION_METRIC])
     return {
-        "roc_auc": {"model": metrics["model"]["roc_auc"]}
-        | {n: m["roc_auc"] for n, m in metrics["baselines"].items()},
+        "roc_auc": {"model": metrics["model"]["roc_auc"]} | {n: m["roc_auc"] for n, m in metrics["baselines"].items()},
         "ece": metrics["model"]["ece"],
         "champion": decision,
     }

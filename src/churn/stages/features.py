@@ -90,8 +90,7 @@ def run(
     custom = transactions is not None or cutoffs is not None
     if custom and output is None:
         raise ChurnError(
-            "--transactions and --cutoffs need --output, so the pipeline's "
-            f"{layout.SNAPSHOTS} is left as DVC wrote it"
+            f"--transactions and --cutoffs need --output, so the pipeline's {layout.SNAPSHOTS} is left as DVC wrote it"
         )
     if cutoffs is not None and not cutoffs:
         raise ChurnError("--cutoffs: give at least one day, e.g. --cutoffs 2024-01-31,2024-02-29")
@@ -149,4 +148,3 @@ def run(
     if not custom:
         io.write_json({k: v for k, v in summary.items() if k != "output"}, root / layout.CUTOFFS)
     return summary
-

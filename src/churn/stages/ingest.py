@@ -20,7 +20,6 @@ import pandas as pd
 
 from churn import io, layout
 from churn.config import Params
-from churn.errors import ChurnError, InputError
 from churn.data.validation import (
     Validated,
     validate_contacts,
@@ -28,6 +27,7 @@ from churn.data.validation import (
     validate_events,
     validate_transactions,
 )
+from churn.errors import ChurnError, InputError
 
 
 def resolve(root: Path, path: str, key: str) -> Path:
@@ -101,7 +101,12 @@ def load(root: Path, key: str, path: str, name: str, params: Params):
 
 def run(root: Path, params: Params) -> dict:
     data = params.data
-    paths = {"transactions": data.transactions, "events": data.events, "contacts": data.contacts, "customers": data.customers}
+    paths = {
+        "transactions": data.transactions,
+        "events": data.events,
+        "contacts": data.contacts,
+        "customers": data.customers,
+    }
     results = {}
     for name, path in paths.items():
         if not path:
@@ -144,7 +149,9 @@ def _span(result) -> dict:
         from pyspark.sql import functions as F
 
         row = result.table.agg(
-            F.count_distinct("customer_id").alias("customers"), F.min("timestamp").alias("first"), F.max("timestamp").alias("last")
+            F.count_distinct("customer_id").alias("customers"),
+            F.min("timestamp").alias("first"),
+            F.max("timestamp").alias("last"),
         ).first()
         customers, first, last = row["customers"], pd.Timestamp(row["first"]), pd.Timestamp(row["last"])
     return {"customers": int(customers), "first_timestamp": str(first), "last_timestamp": str(last)}

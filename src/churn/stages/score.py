@@ -32,7 +32,14 @@ from churn.features.snapshots import (
 from churn.modeling.model import ChurnModel
 from churn.scoring.predict import check_features
 from churn.scoring.reasons import top_reasons
-from churn.scoring.scores import REASON_COLUMNS, SCORE_COLUMNS, requested_customers, risk_columns, summarise, with_status
+from churn.scoring.scores import (
+    REASON_COLUMNS,
+    SCORE_COLUMNS,
+    requested_customers,
+    risk_columns,
+    summarise,
+    with_status,
+)
 from churn.scoring.value import customer_value
 from churn.stages.features import load_transactions, open_tables
 
@@ -163,7 +170,13 @@ def run(
     con, tx, events, customer_table, rejected = _inputs(root, params, transactions)
     cutoff = cutoff_for_as_of(as_of) if as_of else scoring_cutoff(pd.Timestamp(con.execute(tx.timestamp.max())))
     cutoffs = [("score", cutoff)]
-    options = dict(active_days=params.churn.active_days, horizon_days=None, events=events, customers=customer_table, active_only=False)
+    options = dict(
+        active_days=params.churn.active_days,
+        horizon_days=None,
+        events=events,
+        customers=customer_table,
+        active_only=False,
+    )
     spark_probability = None
     if engine.is_spark(con):
         snap, spark_probability = _spark_snapshot(root, con, tx, cutoffs, options, model, model_uri)
@@ -206,9 +219,16 @@ def run(
 
     for col in ("recency_days", "monetary_total"):
         frame[col] = frame[col].round(2)
-    scores = frame[SCORE_COLUMNS].sort_values(
-        ["priority", "churn_probability", "customer_id"], ascending=[True, False, True], na_position="last", kind="stable"
-    ).reset_index(drop=True)
+    scores = (
+        frame[SCORE_COLUMNS]
+        .sort_values(
+            ["priority", "churn_probability", "customer_id"],
+            ascending=[True, False, True],
+            na_position="last",
+            kind="stable",
+        )
+        .reset_index(drop=True)
+    )
 
     targets = [output] if output else [root / layout.SCORES_CSV, root / layout.SCORES_PARQUET]
     for target in targets:
