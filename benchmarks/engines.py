@@ -41,7 +41,8 @@ def child(engine: str, path: str, score_cutoff: str, master: str) -> None:
 
     from churn.config import SparkSettings
     from churn.engine import read_parquet, spark_backend, spark_session
-    from churn.features.snapshots import build_snapshots, plan_cutoffs
+    from churn.features.snapshots import build_snapshots
+    from churn.timeline import plan_cutoffs
 
     if engine == "spark":
         con = spark_backend(spark_session(SparkSettings(master=master)))
@@ -146,7 +147,7 @@ def score_cutoff_of(newest) -> str:
     sys.path.insert(0, str(ROOT / "src"))
     import pandas as pd
 
-    from churn.features.snapshots import scoring_cutoff
+    from churn.timeline import scoring_cutoff
 
     return str(scoring_cutoff(pd.Timestamp(newest)))
 

@@ -167,7 +167,7 @@ def six_cutoffs(newest) -> tuple[str, list[str]]:
     sys.path.insert(0, str(ROOT / "src"))
     import pandas as pd
 
-    from churn.features.snapshots import plan_cutoffs, scoring_cutoff
+    from churn.timeline import plan_cutoffs, scoring_cutoff
 
     score = scoring_cutoff(pd.Timestamp(newest))
     plan = plan_cutoffs(score, HORIZON_DAYS, n_train_cutoffs=5, cutoff_spacing_days=30)

@@ -75,7 +75,7 @@ def test_csv_inputs_with_engine_spark_take_the_single_node_ingest_without_pyspar
     code = (
         "import sys; sys.modules['pyspark'] = None\n"
         "from churn.config import parse_params\n"
-        "from churn.stages.ingest import on_spark\n"
+        "from churn.inputs.raw import on_spark\n"
         "import yaml\n"
         "raw = yaml.safe_load(open('params.yaml')); raw['engine'] = 'spark'\n"
         "params = parse_params(raw)\n"

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from churn.errors import ChurnError
-from churn.stages.ingest import resolve
+from churn.inputs.raw import resolve
 
 ROOT = Path(__file__).resolve().parents[1]
 CHURN = str(Path(sys.executable).parent / "churn")

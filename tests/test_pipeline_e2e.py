@@ -11,7 +11,7 @@ import pytest
 import yaml
 from sklearn.metrics import roc_auc_score
 
-from churn.scoring.scores import SCORE_COLUMNS
+from churn.scoring.scores import SCORES_TABLE_COLUMNS
 from tests.projects import new_project, sh
 
 pytestmark = pytest.mark.e2e
@@ -25,7 +25,7 @@ def project(tmp_path_factory) -> Path:
 
 def test_scores_cover_every_customer_with_history(project):
     scores = pd.read_csv(project / "data/scores/churn_scores.csv", dtype={"customer_id": str})
-    assert list(scores.columns) == SCORE_COLUMNS
+    assert list(scores.columns) == SCORES_TABLE_COLUMNS
     assert scores["customer_id"].is_unique
     assert scores["customer_id"].str.len().eq(6).all()  # leading zeros survived
     assert set(scores["status"]) == {"active", "lapsed"}

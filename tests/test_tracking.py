@@ -18,6 +18,7 @@ import yaml
 
 from churn import layout, tracking
 from churn.config import load_params
+from churn.inputs.model import local_model
 
 ROOT = Path(__file__).resolve().parents[1]
 STAGES = ("generate", "ingest", "features", "train", "evaluate")
@@ -130,14 +131,13 @@ def test_run_logs_params_metrics_features_fingerprint_and_context(tracked_projec
 def test_registered_pyfunc_returns_the_calibrated_probabilities(tracked_project):
     import mlflow
 
-    from churn.stages.train import load_model
-
     uri = tracking.tracking_uri(tracked_project)
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     pyfunc = mlflow.pyfunc.load_model("models:/churn-model@champion")
     assert pyfunc.metadata.signature is not None
-    model, features = load_model(tracked_project)
+    model = local_model(tracked_project)
+    features = model.features
     snaps = pd.read_parquet(tracked_project / layout.SNAPSHOTS)
     sample = snaps[snaps["split"] == "test"].head(200)
     got = np.asarray(pyfunc.predict(sample[features]))

@@ -74,9 +74,9 @@ def _run(args: argparse.Namespace) -> dict:
     root = project_root()
     params = load_params(root / "params.yaml")
     if args.command == "summary":
-        from churn.summary import summarise
+        from churn.summary import headline
 
-        print(summarise(root))
+        print(headline(root))
         return {}
     import importlib
 

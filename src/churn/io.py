@@ -7,6 +7,7 @@ so an interrupted run leaves the previous good output untouched.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -178,3 +179,7 @@ def _find_undecodable(path: Path, encoding: str, delimiter: str) -> tuple[int | 
 
 def read_json(path: Path | str) -> Any:
     return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def file_sha256(path: Path | str) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()

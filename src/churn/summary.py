@@ -9,7 +9,7 @@ import pandas as pd
 from churn import io, layout
 
 
-def summarise(root: Path) -> str:
+def headline(root: Path) -> str:
     metrics = io.read_json(root / layout.METRICS)
     scores = pd.read_parquet(root / layout.SCORES_PARQUET)
     summary = io.read_json(root / layout.SCORES_CSV.with_suffix(".summary.json"))

@@ -12,7 +12,8 @@ import pytest
 from churn import io
 from churn.data.validation import validate_customers, validate_transactions
 from churn.errors import InputError
-from churn.features.snapshots import build_snapshots, cutoff_for_as_of
+from churn.features.snapshots import build_snapshots
+from churn.timeline import cutoff_for_as_of
 
 BAD = Path(__file__).parent / "bad"
 

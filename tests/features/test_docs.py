@@ -1,7 +1,7 @@
 from pathlib import Path
 
 from churn.features import attributes, behaviour, engagement, rfm, rhythm, season
-from churn.features.segments import SCORE_COLUMNS
+from churn.features.segments import RFM_COLUMNS
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
 
@@ -15,7 +15,7 @@ def test_readme_documents_every_feature_and_rfm_score():
         | engagement.FEATURES
         | attributes.FEATURES
     )
-    missing = [name for name in [*features, *SCORE_COLUMNS] if f"`{name}`" not in README]
+    missing = [name for name in [*features, *RFM_COLUMNS] if f"`{name}`" not in README]
     assert not missing, f"README does not describe: {', '.join(missing)}"
 
 

@@ -7,9 +7,8 @@ import yaml
 from churn.config import Params
 from churn.errors import ChurnError
 from churn.features.season import SEASON_FEATURE, as_of_month, model_features
-from churn.features.snapshots import plan_cutoffs
 from churn.scoring.predict import check_features
-from churn.stages.features import plan_for
+from churn.timeline import plan_cutoffs, plan_for_span
 
 FEATURES = ["recency_days", SEASON_FEATURE, "frequency"]
 
@@ -32,22 +31,23 @@ def test_a_model_without_the_season_scores_snapshots_that_have_it():
         check_features(["recency_days"], ["recency_days", "frequency"])
 
 
-def params(**features) -> Params:
+def settings(**features):
     raw = yaml.safe_load((Path(__file__).resolve().parents[2] / "params.yaml").read_text(encoding="utf-8"))
     raw["features"].update(n_train_cutoffs=12, cutoff_spacing_days=30, **features)
-    return Params.model_validate(raw)
+    params = Params.model_validate(raw)
+    return params.churn, params.features
 
 
 def test_training_cutoffs_with_too_little_history_before_them_are_skipped():
     oldest, newest = pd.Timestamp("1997-01-01"), pd.Timestamp("1998-06-30 12:00")
-    plan = plan_for(oldest, newest, params(min_history_days=180))
+    plan = plan_for_span(oldest, newest, *settings(min_history_days=180))
     assert plan.train[-1] == pd.Timestamp("1998-01-02")
     assert all(c - oldest >= pd.Timedelta(days=180) for c in plan.train)
     assert len(plan.train) == 7 and len(plan.skipped) == 5
     assert plan.skipped[-1] == pd.Timestamp("1997-06-06")  # 156 days after the first transaction
-    assert len(plan_for(oldest, newest, params(min_history_days=0)).train) == 12
+    assert len(plan_for_span(oldest, newest, *settings(min_history_days=0)).train) == 12
 
 
 def test_no_training_cutoff_with_enough_history_is_a_clear_error():
     with pytest.raises(ChurnError, match="min_history_days"):
-        plan_for(pd.Timestamp("2024-01-01"), pd.Timestamp("2024-12-31"), params(min_history_days=400))
+        plan_for_span(pd.Timestamp("2024-01-01"), pd.Timestamp("2024-12-31"), *settings(min_history_days=400))

@@ -4,14 +4,9 @@ import pandas as pd
 import pytest
 
 from churn.features import attributes, behaviour, engagement, rfm, rhythm, season
-from churn.features.segments import SCORE_COLUMNS
-from churn.features.snapshots import (
-    build_snapshots,
-    cutoff_for_as_of,
-    feature_columns,
-    plan_cutoffs,
-    scoring_cutoff,
-)
+from churn.features.segments import RFM_COLUMNS
+from churn.features.snapshots import build_snapshots, feature_columns
+from churn.timeline import cutoff_for_as_of, plan_cutoffs, scoring_cutoff
 from tests.conftest import tx_frame
 
 CUTOFF = pd.Timestamp("2024-03-01")
@@ -167,7 +162,7 @@ def test_several_cutoffs_are_sorted_split_and_scored_within_each():
 def test_columns_are_ordered_typed_and_every_feature_is_documented():
     s = raw_snapshot(events=EVENTS, customers=CUSTOMERS)
     assert list(s.columns[:4]) == ["split", "cutoff", "customer_id", "is_active"]
-    assert list(s.columns[-6:]) == [*SCORE_COLUMNS, "churned"]
+    assert list(s.columns[-6:]) == [*RFM_COLUMNS, "churned"]
     features = feature_columns(s)
     documented = (
         rfm.FEATURES
@@ -179,7 +174,7 @@ def test_columns_are_ordered_typed_and_every_feature_is_documented():
     )
     assert set(features) == set(documented)  # with every optional table and column present
     assert features == sorted(features)
-    assert not set(SCORE_COLUMNS) & set(features)  # carried along, never model inputs
+    assert not set(RFM_COLUMNS) & set(features)  # carried along, never model inputs
     assert isinstance(s["tier"].dtype, pd.CategoricalDtype)
     assert (s[features].drop(columns="tier").dtypes == "float64").all()
 

@@ -9,7 +9,8 @@ import pytest
 
 from churn.data.synthetic import generate_world
 from churn.engine import read_parquet, spark_backend
-from churn.features.snapshots import build_snapshots, plan_cutoffs, scoring_cutoff
+from churn.features.snapshots import build_snapshots
+from churn.timeline import plan_cutoffs, scoring_cutoff
 from tests.spark.compare import assert_same_snapshots
 
 pytestmark = pytest.mark.spark

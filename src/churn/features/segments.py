@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-SCORE_COLUMNS = ("r_score", "f_score", "m_score", "rfm_score", "rfm_segment")
+RFM_COLUMNS = ("r_score", "f_score", "m_score", "rfm_score", "rfm_segment")
 
 # The widely used recency x frequency grid (R score, F score) -> segment name.
 _SEGMENT_RULES: tuple[tuple[str, str, str], ...] = (
@@ -73,6 +73,6 @@ def rfm_scores(snapshot: pd.DataFrame) -> pd.DataFrame:
         )
     if not parts:
         return pd.DataFrame(
-            {c: pd.Series(dtype="int8") for c in SCORE_COLUMNS[:-1]} | {"rfm_segment": pd.Series(dtype="string")}
+            {c: pd.Series(dtype="int8") for c in RFM_COLUMNS[:-1]} | {"rfm_segment": pd.Series(dtype="string")}
         )
     return pd.concat(parts).loc[snapshot.index]

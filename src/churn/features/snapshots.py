@@ -11,59 +11,15 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import ibis
 import pandas as pd
 
 from churn.features import activity, attributes, behaviour, engagement, rfm, rhythm, season
 from churn.features.history import Window, aggregates_by_cutoff
-from churn.features.segments import SCORE_COLUMNS, rfm_scores
-
-DAY = pd.Timedelta(days=1)
-
-
-def cutoff_for_as_of(as_of: dt.date) -> pd.Timestamp:
-    """The cutoff instant that makes every moment of `as_of` history."""
-    return pd.Timestamp(as_of) + DAY
-
-
-def scoring_cutoff(newest_timestamp: pd.Timestamp) -> pd.Timestamp:
-    """The newest cutoff the data supports: midnight after its newest timestamp's date."""
-    return cutoff_for_as_of(pd.Timestamp(newest_timestamp).date())
-
-
-@dataclass(frozen=True)
-class CutoffPlan:
-    """Training cutoffs (oldest first), the out-of-time test cutoff, the scoring cutoff and
-    the planned training cutoffs skipped for too little history before them."""
-
-    train: tuple[pd.Timestamp, ...]
-    test: pd.Timestamp
-    score: pd.Timestamp
-    skipped: tuple[pd.Timestamp, ...] = ()
-
-    def labelled(self) -> list[tuple[str, pd.Timestamp]]:
-        """(split, cutoff) for every snapshot that carries a label."""
-        return [("train", c) for c in self.train] + [("test", self.test)]
-
-
-def plan_cutoffs(
-    score_cutoff: pd.Timestamp, horizon_days: int, n_train_cutoffs: int, cutoff_spacing_days: int
-) -> CutoffPlan:
-    """Place the test snapshot one horizon before scoring, and training snapshots before it.
-
-    The newest training cutoff is one horizon before the test cutoff, so its label window
-    [t, t + horizon) ends exactly where the test window starts: no overlap, no leakage.
-    """
-    horizon = pd.Timedelta(days=horizon_days)
-    test = score_cutoff - horizon
-    newest_train = test - horizon
-    train = tuple(newest_train - pd.Timedelta(days=cutoff_spacing_days * i) for i in reversed(range(n_train_cutoffs)))
-    return CutoffPlan(train=train, test=test, score=score_cutoff)
-
+from churn.features.segments import RFM_COLUMNS, rfm_scores
+from churn.timeline import CutoffPlan, as_of_day
 
 IDENTIFIERS = ("split", "cutoff", "customer_id", "is_active")
 LABEL = "churned"
@@ -143,7 +99,7 @@ def build_snapshots(
     """Snapshots at each (split, cutoff) as one pandas frame, sorted by cutoff and customer.
 
     Columns: split, cutoff, customer_id, is_active, the features (float64; tier
-    categorical), the RFM scores and segment (segments.SCORE_COLUMNS, quintiles within
+    categorical), the RFM scores and segment (segments.RFM_COLUMNS, quintiles within
     each cutoff over the rows returned) and, with `horizon_days`, churned (int8; nullable
     Int8 when some label windows are incomplete). `active_only` drops lapsed customers.
     """
@@ -213,10 +169,35 @@ def snapshot_frame(out: pd.DataFrame, cutoffs: Sequence[tuple[str, pd.Timestamp]
     out = out.join(rfm_scores(out))
     features = sorted(feature_columns(out))
     label = [LABEL] if LABEL in out.columns else []
-    return out[list(IDENTIFIERS) + features + list(SCORE_COLUMNS) + label]
+    return out[list(IDENTIFIERS) + features + list(RFM_COLUMNS) + label]
 
 
 def feature_columns(snapshots: pd.DataFrame) -> list[str]:
     """The model's inputs: every column that is not an identifier, flag, label or RFM score."""
-    excluded = {*IDENTIFIERS, LABEL, *SCORE_COLUMNS}
+    excluded = {*IDENTIFIERS, LABEL, *RFM_COLUMNS}
     return [c for c in snapshots.columns if c not in excluded]
+
+
+def snapshot_summary(
+    snaps: pd.DataFrame, plan: CutoffPlan | None, planned: Sequence[tuple[str, pd.Timestamp]], data_end: pd.Timestamp
+) -> dict:
+    """Rows and label share per split, and the cutoffs: the plan's (train, skipped, test,
+    score) or, for as-of days given by hand, those days and the last day with labels."""
+    summary = {
+        "rows": {s: int((snaps["split"] == s).sum()) for s in dict.fromkeys(snaps["split"])},
+        "churn_rate": {
+            s: None if g["churned"].isna().all() else round(float(g["churned"].mean()), 6)
+            for s, g in snaps.groupby("split", sort=False)
+        },
+    }
+    if plan is None:
+        summary["as_of"] = [str(as_of_day(c)) for _, c in planned]
+        summary["labelled_until"] = str(as_of_day(data_end))
+        return summary
+    summary.update(
+        train_cutoffs=[str(c.date()) for c in plan.train],
+        skipped_train_cutoffs=[str(c.date()) for c in plan.skipped],
+        test_cutoff=str(plan.test.date()),
+        score_cutoff=str(plan.score.date()),
+    )
+    return summary

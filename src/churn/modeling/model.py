@@ -33,6 +33,7 @@ from churn.modeling import bgnbd
 from churn.modeling.calibrate import Calibrator
 
 PRIOR_FEATURES = ("active_days", "tenure_days", "recency_days")
+PRIOR_INPUT = "purchase_pattern"  # the prior's pull, named as a reason names it
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,31 @@ class ChurnModel:
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
         """Calibrated probability of churning within the horizon, one per row of `frame`."""
         return self.calibrator.transform(self.raw_proba(frame))
+
+    def contributions(self, frame: pd.DataFrame, chunk_rows: int = 200_000) -> tuple[np.ndarray, pd.DataFrame]:
+        """Each input's additive share of the log-odds, per row of `frame`, and the values it rests on.
+
+        The trees' shares are LightGBM's exact TreeSHAP values (pred_contrib). With the BG/NBD
+        prior, its log-odds against their mean over `frame` is one more input,
+        `purchase_pattern` (valued as the prior's own churn probability), placed before the
+        expected value in the last column. Returns (rows, inputs + 1) and the values frame
+        whose columns name the inputs.
+        """
+        features = list(self.features)
+        values = frame[features].copy()
+        prior = None if self.prior is None else self.prior.log_odds(frame)
+        parts = []
+        for start in range(0, len(frame), chunk_rows):
+            chunk = frame.iloc[start : start + chunk_rows]
+            contrib = self.booster.predict(chunk[features], pred_contrib=True, num_threads=2)
+            if prior is not None:
+                pull = prior[start : start + chunk_rows] - prior.mean()
+                contrib = np.column_stack([contrib[:, :-1], pull, contrib[:, -1]])
+            parts.append(contrib)
+        if prior is not None:
+            values[PRIOR_INPUT] = expit(prior)
+        width = len(values.columns) + 1
+        return (np.vstack(parts) if parts else np.empty((0, width))), values
 
     def to_dict(self) -> dict:
         """Everything but the trees, as JSON-ready data."""

@@ -89,8 +89,8 @@ def top_reasons(
     order = np.argsort(-np.abs(contrib), axis=1, kind="stable")[:, :n]
     vals = values[features].to_numpy(dtype=float)
     rows = np.arange(len(contrib))
-    out: dict[str, list[str]] = {}
-    for k in range(n):
+    out: dict[str, list[str | None]] = {f"reason_{k + 1}": [None] * len(contrib) for k in range(n)}
+    for k in range(min(n, len(features))):  # a model with fewer inputs has fewer reasons
         idx = order[:, k]
         c = contrib[rows, idx]
         texts = []

@@ -1,20 +1,23 @@
 """The per-customer scores table: who is asked for, their status, risk, value and action.
 
-Pure helpers; stages/score.py wires them to the model and the files.
+Pure helpers: scoring/table.py builds the table with them, stages/score.py writes it.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
-from churn.config import RiskTiers
+from churn.config import Params, RiskTiers
 from churn.errors import InputError
 from churn.scoring.predict import risk_tier
+from churn.timeline import as_of_day
 
 STATUSES = ("active", "lapsed", "unknown")
 REASON_COLUMNS = ["reason_1", "reason_2", "reason_3"]
-SCORE_COLUMNS = [
+SCORES_TABLE_COLUMNS = [
     "customer_id",
     "status",
     "as_of",
@@ -70,7 +73,7 @@ def with_status(snapshot: pd.DataFrame, requested: pd.Series | None, cutoff: pd.
     known = frame["is_active"].notna()
     status = np.where(~known, "unknown", np.where(frame["is_active"].fillna(False).astype(bool), "active", "lapsed"))
     frame.insert(1, "status", pd.Series(status, index=frame.index, dtype="string"))
-    frame.insert(2, "as_of", (cutoff - pd.Timedelta(days=1)).strftime("%Y-%m-%d"))
+    frame.insert(2, "as_of", str(as_of_day(cutoff)))
     return frame.drop(columns=["is_active"])
 
 
@@ -83,15 +86,31 @@ def risk_columns(probability: pd.Series, tiers: RiskTiers) -> pd.DataFrame:
     return pd.DataFrame({"churn_probability": p.round(6), "risk_percentile": percentile, "risk_tier": tier})
 
 
-def summarise(
-    scores: pd.DataFrame, costs: dict[str, float], success: dict[str, float], budget: float, margin: float
+@dataclass(frozen=True)
+class Scored:
+    """The scores table (SCORES_TABLE_COLUMNS, sorted by priority, then risk) and the
+    playbook actions these data cannot offer, with why."""
+
+    table: pd.DataFrame
+    unavailable_actions: dict[str, str]
+
+
+def score_summary(
+    scored: Scored,
+    params: Params,
+    *,
+    cutoff: pd.Timestamp,
+    duplicate_ids_in_list: int,
+    rejected_transaction_rows: int,
+    outputs: list[str],
 ) -> dict:
-    """Counts by status, tier and action; spend against budget; expected customers
-    retained and revenue kept (clv / margin) by the chosen actions."""
+    """Counts by status, tier, group and action; spend against budget; expected customers
+    retained and revenue kept (clv / margin) by the chosen actions; and what was scored."""
+    scores, actions = scored.table, params.actions
     acted = scores[scores["priority"].notna()]
     p = acted["churn_probability"].fillna(1.0)  # lapsed customers count as gone
-    rate = acted["recommended_action"].map(success).astype(float)
-    spend = float(acted["recommended_action"].map(costs).sum())
+    rate = acted["recommended_action"].map({a.name: a.success_rate for a in actions.playbook}).astype(float)
+    spend = float(acted["recommended_action"].map({a.name: a.cost for a in actions.playbook}).sum())
 
     def counts(col: str) -> dict[str, int]:
         return {str(k): int(v) for k, v in scores[col].value_counts().sort_index().items()}
@@ -103,8 +122,13 @@ def summarise(
         "by_group": counts("group"),
         "actions": counts("recommended_action"),
         "spend": round(spend, 2),
-        "budget": budget,
+        "budget": actions.budget,
         "expected_customers_retained": round(float((p * rate).sum()), 2),
-        "expected_revenue_kept": round(float((p * acted["clv"] / margin * rate).sum()), 2),
+        "expected_revenue_kept": round(float((p * acted["clv"] / params.value.margin * rate).sum()), 2),
         "expected_net_benefit": round(float(acted["expected_net_benefit"].sum()), 2),
+        "as_of": str(as_of_day(cutoff)),
+        "duplicate_ids_in_list": duplicate_ids_in_list,
+        "unavailable_actions": scored.unavailable_actions,
+        "rejected_transaction_rows": rejected_transaction_rows,
+        "outputs": outputs,
     }

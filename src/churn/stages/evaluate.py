@@ -12,17 +12,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from churn import io, layout, plots, tracking
 from churn.config import Params
 from churn.errors import ChurnError
 from churn.features.snapshots import feature_columns
+from churn.inputs import snapshots
+from churn.inputs.model import local_model
 from churn.modeling import evaluate as ev
 from churn.modeling.baselines import score_baselines
 from churn.scoring.predict import check_features, predict_proba
-from churn.stages.train import file_sha256
-from churn.stages.train import load_model as _load_model
 
 # (curve, x column, y column, title, diagonal reference line, probabilities only)
 CURVES = (
@@ -39,11 +38,6 @@ _POINTS = {
 }
 
 
-def load_model(root: Path):
-    """(ChurnModel, features): kept here for callers that score (stages/score.py)."""
-    return _load_model(root)
-
-
 def flat_metrics(metrics: dict) -> dict[str, float]:
     """MLflow metric names: test_<metric> for the model, baseline_<name>_<metric> for baselines."""
     flat = {f"test_{k}": v for k, v in metrics["model"].items()}
@@ -55,8 +49,9 @@ def flat_metrics(metrics: dict) -> dict[str, float]:
 
 
 def run(root: Path, params: Params) -> dict:
-    model, features = load_model(root)
-    snaps = pd.read_parquet(root / layout.SNAPSHOTS)
+    model = local_model(root)
+    features = model.features
+    snaps = snapshots.load(root)
     test = snaps[snaps["split"] == "test"]
     if test.empty or test["churned"].nunique() < 2:
         raise ChurnError("the out-of-time test snapshot is empty or holds only one class; nothing to evaluate")
@@ -98,7 +93,7 @@ def run(root: Path, params: Params) -> dict:
 
     flat = flat_metrics(metrics)
     experiment_id = tracking.configure(root, params.mlflow)
-    run_id = tracking.find_run(experiment_id, file_sha256(root / layout.MODEL))
+    run_id = tracking.find_run(experiment_id, io.file_sha256(root / layout.MODEL))
     if run_id is None:
         raise ChurnError(
             "no MLflow run found for models/model.txt (was mlflow.db deleted?); rerun `dvc repro --force train`"

@@ -10,16 +10,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
-
 from churn import io, layout
 from churn.config import Params
-from churn.features.snapshots import scoring_cutoff
-from churn.reporting import figures
-from churn.reporting.cohorts import cohort_retention
-from churn.reporting.kpis import json_safe, period_kpis, trailing_year
-from churn.reporting.page import PageFigure, ReportContent, render_page
-from churn.reporting.scores import action_summary, risk_by_segment, scoring_summary, segment_column
+from churn.reporting.page import PageFigure
+from churn.reporting.report import build_report
+from churn.timeline import scoring_cutoff
 
 EVALUATION_CAPTIONS = {
     "roc": "ROC curve, out-of-time test (model and recency baseline)",
@@ -38,70 +33,22 @@ def _evaluation_figures(root: Path) -> tuple[PageFigure, ...]:
 
 
 def run(root: Path, params: Params) -> dict:
-    settings = params.report
     tx = io.read_table(root / layout.INTERIM_TRANSACTIONS, text_columns=("customer_id", "order_id"))
     scores = io.read_table(root / layout.SCORES_PARQUET, text_columns=("customer_id",))
     metrics = io.read_json(root / layout.METRICS) if (root / layout.METRICS).is_file() else None
     cutoff = scoring_cutoff(tx["timestamp"].max())
 
-    periods = period_kpis(
-        tx, cutoff, period=settings.period, active_days=params.churn.active_days, margin=params.value.margin
-    )
-    cohorts = cohort_retention(tx, cutoff)
-    risk = risk_by_segment(scores)
-    actions = action_summary(scores)
-    segment_label = "RFM segment" if segment_column(scores) == "rfm_segment" else "risk tier"
-    kpis = json_safe(
-        {
-            "as_of": str((cutoff - pd.Timedelta(days=1)).date()),
-            "period": settings.period,
-            "active_days": params.churn.active_days,
-            "margin": params.value.margin,
-            "latest_period": periods.iloc[-1].to_dict(),
-            "trailing_year": trailing_year(periods, period=settings.period, margin=params.value.margin),
-            "scoring": scoring_summary(scores),
-        }
-    )
-
-    report_figures = tuple(
-        PageFigure(name, caption, figures.png_bytes(fig))
-        for name, caption, fig in (
-            ("retention", "Retention and churn rate per period", figures.rates_figure(periods)),
-            ("flow", "Customers gained and lost per period", figures.flow_figure(periods)),
-            ("cohorts", "Monthly acquisition cohorts", figures.cohort_heatmap(cohorts)),
-            ("risk_by_segment", f"Churn risk tier by {segment_label}", figures.risk_figure(risk, segment_label)),
-            ("actions", "Customers per recommended action", figures.actions_figure(actions)),
-        )
-    )
-    tables = {"periods": periods, "cohorts": cohorts, "risk_by_segment": risk, "actions": actions}
-    # Links are relative to the page, so the reports/ folder can be copied or mailed whole.
-    page_dir = layout.REPORT_PAGE.parent
-    links = tuple(
-        (name.replace("_", " "), (layout.REPORT_DIR / f"{name}.csv").relative_to(page_dir).as_posix())
-        for name in tables
-    )
-    page = render_page(
-        ReportContent(
-            kpis=kpis,
-            periods=periods,
-            risk=risk,
-            segment_label=segment_label,
-            actions=actions,
-            metrics=metrics,
-            report_figures=report_figures,
-            evaluation_figures=_evaluation_figures(root),
-            table_links=links,
-        )
-    )
+    report = build_report(tx, scores, metrics, _evaluation_figures(root), cutoff, params)
 
     # Everything is computed before the first write, so a failure leaves the old report whole.
     with io.atomic_dir(root / layout.REPORT_DIR) as tmp:
-        for name, table in tables.items():
+        for name, table in report.tables.items():
             io.write_table(table, tmp / f"{name}.csv")
-        for fig in report_figures:
+        for fig in report.figures:
             (tmp / f"{fig.name}.png").write_bytes(fig.png)
-    io.write_json(kpis, root / layout.KPIS)
-    io.write_text(page, root / layout.REPORT_PAGE)
+    io.write_json(report.kpis, root / layout.KPIS)
+    io.write_text(report.page, root / layout.REPORT_PAGE)
+    kpis = report.kpis
     latest = kpis["latest_period"]
     return {
         "as_of": kpis["as_of"],

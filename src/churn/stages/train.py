@@ -10,25 +10,18 @@ churn probabilities, registered as a new version of `mlflow.registered_model`.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
-
-import pandas as pd
 
 from churn import io, layout, tracking
 from churn.config import Params
 from churn.errors import ChurnError
 from churn.features import season
 from churn.features.snapshots import feature_columns
-from churn.modeling.model import ChurnModel
+from churn.inputs import snapshots
 from churn.modeling.train import lgb_params, train_model
 
 # The params sections that shape the model and its evaluation (logged to MLflow, flattened).
 MODEL_PARAM_SECTIONS = ("data", "generate", "churn", "features", "train", "mlflow")
-
-
-def file_sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def model_params(params: Params) -> dict[str, object]:
@@ -41,14 +34,14 @@ def model_params(params: Params) -> dict[str, object]:
 
 
 def run(root: Path, params: Params) -> dict:
-    snaps = pd.read_parquet(root / layout.SNAPSHOTS)
+    snaps = snapshots.load(root)
     train = snaps[snaps["split"] == "train"]
     features = season.model_features(feature_columns(snaps), train["cutoff"].unique())
     try:
         trained = train_model(train, features, params.train, params.churn.horizon_days)
     except ValueError as exc:
         raise ChurnError(f"training failed: {exc}") from None
-    data_sha = file_sha256(root / layout.SNAPSHOTS)
+    data_sha = io.file_sha256(root / layout.SNAPSHOTS)
     io.write_text(trained.booster.model_to_string(), root / layout.MODEL)
     meta = {
         **trained.model.to_dict(),
@@ -64,7 +57,7 @@ def run(root: Path, params: Params) -> dict:
     }
     io.write_json(meta, root / layout.MODEL_META)
 
-    sha = file_sha256(root / layout.MODEL)
+    sha = io.file_sha256(root / layout.MODEL)
     experiment_id = tracking.configure(root, params.mlflow)
     logged_params = {
         **model_params(params),
@@ -97,15 +90,3 @@ def run(root: Path, params: Params) -> dict:
         "calibration": params.train.calibration,
         "prior": params.train.prior,
     }
-
-
-def load_model(root: Path) -> tuple[ChurnModel, list[str]]:
-    """The trained model (trees, calibrator, prior) and its feature list, from models/."""
-    model_path, meta_path = root / layout.MODEL, root / layout.MODEL_META
-    if not model_path.exists() or not meta_path.exists():
-        raise ChurnError(f"{model_path}: no trained model; run `dvc repro train` first")
-    meta = io.read_json(meta_path)
-    if "calibration" not in meta:
-        raise ChurnError(f"{meta_path}: written by an older version without calibration; run `dvc repro train`")
-    model = ChurnModel.from_parts(model_path.read_text(encoding="utf-8"), meta)
-    return model, model.features

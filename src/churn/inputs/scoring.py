@@ -1,0 +1,72 @@
+"""The scoring snapshot: every customer with history before the cutoff, built on the engine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import ibis
+import pandas as pd
+
+from churn import engine, io, layout
+from churn.config import Params
+from churn.features.attributes import CATEGORICAL
+from churn.features.snapshots import build_snapshots, feature_columns, snapshot_frame, snapshot_table
+from churn.modeling.model import ChurnModel
+from churn.scoring.predict import check_features
+from churn.scoring.scores import requested_customers
+
+
+def scoring_snapshot(
+    root: Path,
+    params: Params,
+    con: ibis.BaseBackend,
+    tables: tuple[ibis.Table, ibis.Table | None, ibis.Table | None],
+    cutoff: pd.Timestamp,
+    model: ChurnModel,
+    model_uri: str | None = None,
+) -> tuple[pd.DataFrame, pd.Series | None]:
+    """Every customer with history before `cutoff` (transactions, events, customers), with
+    lapsed ones flagged, checked against the model's features. On Spark the model is also
+    applied there, in parallel, and the probabilities (per customer_id) come along;
+    otherwise they are None and the caller predicts."""
+    tx, events, customers = tables
+    cutoffs = [("score", cutoff)]
+    options = dict(
+        active_days=params.churn.active_days, horizon_days=None, events=events, customers=customers, active_only=False
+    )
+    if engine.is_spark(con):
+        return _spark_snapshot(root, con, tx, cutoffs, options, model, model_uri)
+    snap = build_snapshots(con, tx, cutoffs, **options)
+    check_features(model.features, feature_columns(snap))
+    return snap, None
+
+
+_PROBABILITY = "_churn_probability"
+
+
+def _spark_snapshot(root: Path, con, tx, cutoffs, options: dict, model: ChurnModel, model_uri: str | None):
+    """The scoring snapshot built on Spark with the model applied there (an MLflow Spark
+    UDF over the active customers), brought to the driver: the snapshot as
+    build_snapshots gives it, and the probability per customer_id."""
+    from pyspark.sql import functions as F
+
+    from churn import tracking
+
+    expr = snapshot_table(tx, cutoffs, **options)
+    check_features(model.features, feature_columns(expr))
+    frame = engine.to_spark(con, expr)
+    inputs = F.struct(*(F.col(c) if c in CATEGORICAL else F.col(c).cast("double").alias(c) for c in model.features))
+    with tracking.spark_model_udf(root, frame.sparkSession, model_uri, root / layout.MODEL.parent) as udf:
+        scored = frame.withColumn(_PROBABILITY, F.when(F.col("is_active"), udf(inputs)))
+        raw = scored.toArrow().to_pandas()
+    for col in raw.columns:  # the cutoff comes as a UTC instant; snapshots hold naive UTC
+        if isinstance(raw[col].dtype, pd.DatetimeTZDtype):
+            raw[col] = raw[col].dt.tz_convert("UTC").dt.tz_localize(None)
+    probability = pd.Series(raw.pop(_PROBABILITY).to_numpy(dtype="float64"), index=raw["customer_id"].astype("string"))
+    return snapshot_frame(raw, cutoffs), probability
+
+
+def customer_list(path: Path) -> tuple[pd.Series, int]:
+    """The ids of a customer list (`--customers`), each once in list order, and how many
+    duplicate lines were dropped."""
+    return requested_customers(io.read_table(path, ("customer_id",)), str(path))

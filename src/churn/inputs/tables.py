@@ -1,0 +1,60 @@
+"""The ingested tables (data/interim/), or a transactions file given on the command line,
+opened on the configured engine; the contact log, snapshots and customer lists."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import ibis
+import pandas as pd
+
+from churn import engine, layout
+from churn.config import Params
+from churn.data.validation import Validated
+from churn.inputs.raw import raw_table
+
+
+def open_tables(
+    root: Path, params: Params, *, transactions: bool = True
+) -> tuple[ibis.BaseBackend, ibis.Table | None, ibis.Table | None, ibis.Table | None]:
+    """A connection to params.engine (embedded DuckDB or Spark) and the ingested tables:
+    transactions (unless not wanted), events and customers (when present)."""
+    con = engine.connect(params)
+
+    def table(path: Path) -> ibis.Table | None:
+        return engine.read_parquet(con, root / path) if (root / path).exists() else None
+
+    tx = engine.read_parquet(con, root / layout.INTERIM_TRANSACTIONS) if transactions else None
+    return con, tx, table(layout.INTERIM_EVENTS), table(layout.INTERIM_CUSTOMERS)
+
+
+def transactions_file(con: ibis.BaseBackend, root: Path, params: Params, path: str) -> tuple[ibis.Table, dict]:
+    """Another transactions file (`--transactions`) as a table of `con`, read and validated
+    as `churn ingest` would (on Spark unless it is a CSV file), and its row counts."""
+    result = raw_table(root, "--transactions", path, "transactions", params)
+    table = ibis.memtable(result.table) if isinstance(result, Validated) else engine.register(con, result.table)
+    return table, result.counts
+
+
+def tables(
+    root: Path, params: Params, transactions: str | None = None
+) -> tuple[ibis.BaseBackend, ibis.Table, ibis.Table | None, ibis.Table | None, dict | None]:
+    """Connection, transactions (ingested, or the file given now), events, customers, and the
+    row counts of a file given now (None for the ingested tables)."""
+    con, tx, events, customers = open_tables(root, params, transactions=transactions is None)
+    counts = None
+    if transactions:
+        tx, counts = transactions_file(con, root, params, transactions)
+    return con, tx, events, customers, counts
+
+
+def time_span(con: ibis.BaseBackend, tx: ibis.Table) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """Oldest and newest transaction timestamp."""
+    span = con.to_pyarrow(tx.aggregate(oldest=tx.timestamp.min(), newest=tx.timestamp.max())).to_pylist()[0]
+    return pd.Timestamp(span["oldest"]), pd.Timestamp(span["newest"])
+
+
+def contacts(root: Path) -> pd.DataFrame | None:
+    """The ingested contact log (customer_id, timestamp, channel, action), if there is one."""
+    path = root / layout.INTERIM_CONTACTS
+    return pd.read_parquet(path) if path.exists() else None

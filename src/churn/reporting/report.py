@@ -1,0 +1,91 @@
+"""The retention report as values: KPIs, tables, figures and the page, from frames.
+
+Pure: the ingested transactions, the latest scores, the evaluation metrics and figures
+in; everything stages/report.py writes out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from churn import layout
+from churn.config import Params
+from churn.reporting import figures
+from churn.reporting.cohorts import cohort_retention
+from churn.reporting.kpis import json_safe, period_kpis, trailing_year
+from churn.reporting.page import PageFigure, ReportContent, render_page
+from churn.reporting.scores import action_summary, risk_by_segment, scoring_summary, segment_column
+from churn.timeline import as_of_day
+
+
+@dataclass(frozen=True)
+class Report:
+    kpis: dict
+    tables: dict[str, pd.DataFrame]
+    figures: tuple[PageFigure, ...]
+    page: str
+
+
+def build_report(
+    tx: pd.DataFrame,
+    scores: pd.DataFrame,
+    metrics: dict | None,
+    evaluation_figures: tuple[PageFigure, ...],
+    cutoff: pd.Timestamp,
+    params: Params,
+) -> Report:
+    """KPIs per period up to `cutoff`, cohorts, risk and actions of the latest scores, and the page."""
+    settings = params.report
+    periods = period_kpis(
+        tx, cutoff, period=settings.period, active_days=params.churn.active_days, margin=params.value.margin
+    )
+    cohorts = cohort_retention(tx, cutoff)
+    risk = risk_by_segment(scores)
+    actions = action_summary(scores)
+    segment_label = "RFM segment" if segment_column(scores) == "rfm_segment" else "risk tier"
+    kpis = json_safe(
+        {
+            "as_of": str(as_of_day(cutoff)),
+            "period": settings.period,
+            "active_days": params.churn.active_days,
+            "margin": params.value.margin,
+            "latest_period": periods.iloc[-1].to_dict(),
+            "trailing_year": trailing_year(periods, period=settings.period, margin=params.value.margin),
+            "scoring": scoring_summary(scores),
+        }
+    )
+
+    report_figures = tuple(
+        PageFigure(name, caption, figures.png_bytes(fig))
+        for name, caption, fig in (
+            ("retention", "Retention and churn rate per period", figures.rates_figure(periods)),
+            ("flow", "Customers gained and lost per period", figures.flow_figure(periods)),
+            ("cohorts", "Monthly acquisition cohorts", figures.cohort_heatmap(cohorts)),
+            ("risk_by_segment", f"Churn risk tier by {segment_label}", figures.risk_figure(risk, segment_label)),
+            ("actions", "Customers per recommended action", figures.actions_figure(actions)),
+        )
+    )
+    tables = {"periods": periods, "cohorts": cohorts, "risk_by_segment": risk, "actions": actions}
+    # Links are relative to the page, so the reports/ folder can be copied or mailed whole.
+    page_dir = layout.REPORT_PAGE.parent
+    links = tuple(
+        (name.replace("_", " "), (layout.REPORT_DIR / f"{name}.csv").relative_to(page_dir).as_posix())
+        for name in tables
+    )
+    page = render_page(
+        ReportContent(
+            kpis=kpis,
+            periods=periods,
+            risk=risk,
+            segment_label=segment_label,
+            actions=actions,
+            metrics=metrics,
+            report_figures=report_figures,
+            evaluation_figures=evaluation_figures,
+            table_links=links,
+        )
+    )
+
+    return Report(kpis, tables, report_figures, page)

@@ -1,0 +1,147 @@
+"""From a scoring snapshot to the scores table: status, risk, value, reasons and action.
+
+Pure: frames, the model and typed settings in, a new frame out; nothing is read or written.
+stages/score.py loads the inputs, calls `score_table` and writes what it returns.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from churn.actions.control import recently_contacted
+from churn.actions.plan import assign_groups, plan_actions, unavailable_actions
+from churn.config import Params
+from churn.modeling.model import ChurnModel
+from churn.scoring.reasons import top_reasons
+from churn.scoring.scores import REASON_COLUMNS, SCORES_TABLE_COLUMNS, Scored, risk_columns, with_status
+from churn.scoring.value import customer_value
+
+CHUNK_ROWS = 200_000  # rows per prediction batch: memory stays flat as the list grows
+MAX_PLAN_ROUNDS = 3  # optimistic rounds; most customers settle in the first two
+EXPLAINED = [*REASON_COLUMNS, "top_driver"]
+
+
+def score_table(
+    snapshot: pd.DataFrame,
+    model: ChurnModel,
+    params: Params,
+    *,
+    cutoff: pd.Timestamp,
+    requested: pd.Series | None = None,
+    contacts: pd.DataFrame | None = None,
+    probability: pd.Series | None = None,
+    progress: bool = False,
+) -> Scored:
+    """Score every customer in `snapshot` (or just the `requested` ids, unknown ones included).
+
+    `probability` (per customer_id) skips prediction when the engine already applied the
+    model; `contacts` (the contact log) decides who was contacted too recently to contact again.
+    """
+    frame = with_status(snapshot, requested, cutoff)
+    for col in ("r_score", "f_score", "m_score"):  # stay whole numbers when unknown customers leave gaps
+        frame[col] = frame[col].astype("Int8")
+
+    active = np.flatnonzero((frame["status"] == "active").to_numpy())
+    p = pd.Series(np.nan, index=frame.index)
+    if probability is None:
+        p.iloc[active] = _predict(model, frame.iloc[active], progress)
+    else:
+        p.iloc[active] = probability.reindex(frame["customer_id"].iloc[active]).to_numpy()
+    frame = frame.join(risk_columns(p, params.score.risk_tiers))
+
+    known = np.flatnonzero((frame["status"] != "unknown").to_numpy())
+    value = customer_value(frame.iloc[known], params.value.horizon_days, params.value.margin)
+    frame = frame.join(value[["clv"]])
+    frame["value_at_risk"] = (frame["churn_probability"] * frame["clv"]).round(2)
+
+    frame = frame.join(lapsed_reasons(frame))
+    contacted = pd.Index([])
+    if contacts is not None:
+        contacted = recently_contacted(contacts, cutoff, params.actions.min_days_between_contacts)
+    plan, reasons = plan_with_reasons(model, frame, params, contacted)
+    frame.loc[reasons.index, EXPLAINED] = reasons[EXPLAINED]
+    frame = frame.join(plan)
+
+    for col in ("recency_days", "monetary_total"):
+        frame[col] = frame[col].round(2)
+    table = (
+        frame[SCORES_TABLE_COLUMNS]
+        .sort_values(
+            ["priority", "churn_probability", "customer_id"],
+            ascending=[True, False, True],
+            na_position="last",
+            kind="stable",
+        )
+        .reset_index(drop=True)
+    )
+    return Scored(table, unavailable_actions(frame, params.actions))
+
+
+def lapsed_reasons(frame: pd.DataFrame) -> pd.DataFrame:
+    """The reason columns, filled for lapsed customers only ("no purchase for N days"); the
+    model explains the active ones."""
+    out = pd.DataFrame({col: pd.Series(pd.NA, index=frame.index, dtype="string") for col in EXPLAINED})
+    lapsed = frame["status"] == "lapsed"
+    days = frame.loc[lapsed, "recency_days"].round().astype("Int64").astype("string")
+    out.loc[lapsed, "reason_1"] = "no purchase for " + days + " days (lapsed)"
+    out.loc[lapsed, "top_driver"] = "lapsed"
+    return out
+
+
+def plan_with_reasons(
+    model: ChurnModel, frame: pd.DataFrame, params: Params, contacted: pd.Index
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The action columns, and the reasons of the customers who get an action.
+
+    Reasons (SHAP) cost far more than a prediction, and they can decide eligibility
+    (`top_driver`), so plan optimistically first (a condition on a reason not computed yet
+    counts as met), explain those chosen, and plan again until everyone chosen has real
+    reasons. The chosen are few (budget and capacities bound them).
+    """
+    frame = frame.copy()
+    pending = (frame["status"] == "active").to_numpy().copy()
+    group = assign_groups(frame, params.actions)
+    explained = []
+
+    def explain(rows: np.ndarray) -> None:
+        reasons = explain_rows(model, frame.iloc[rows])
+        frame.loc[reasons.index, EXPLAINED] = reasons[EXPLAINED]
+        explained.append(reasons)
+        pending[rows] = False
+
+    for _ in range(MAX_PLAN_ROUNDS):
+        plan = plan_actions(frame, params.actions, contacted, pending, group)
+        need = np.flatnonzero(pending & plan["priority"].notna().to_numpy())
+        if len(need) == 0:
+            return plan, _stack(explained)
+        explain(need)
+    # Still moving: plan without optimism, then explain whoever was chosen.
+    plan = plan_actions(frame, params.actions, contacted, None, group)
+    need = np.flatnonzero(pending & plan["priority"].notna().to_numpy())
+    if len(need):
+        explain(need)
+        # Same plan (those rows' reasons gate nothing they could get); the reason text gains the first reason.
+        plan = plan_actions(frame, params.actions, contacted, None, group)
+    return plan, _stack(explained)
+
+
+def explain_rows(model: ChurnModel, rows: pd.DataFrame) -> pd.DataFrame:
+    """reason_1..3 and top_driver for these rows, from the model's contributions."""
+    contributions, values = model.contributions(rows, CHUNK_ROWS)
+    return top_reasons(contributions, values, list(values.columns))
+
+
+def _stack(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    if not parts:
+        return pd.DataFrame({col: pd.Series(dtype="string") for col in EXPLAINED})
+    return pd.concat(parts)
+
+
+def _predict(model: ChurnModel, frame: pd.DataFrame, progress: bool) -> np.ndarray:
+    out = np.empty(len(frame))
+    starts = range(0, len(frame), CHUNK_ROWS)
+    for start in tqdm(starts, desc="scoring", unit="chunk", disable=not progress or len(starts) < 3):
+        out[start : start + CHUNK_ROWS] = model.predict_proba(frame.iloc[start : start + CHUNK_ROWS])
+    return out

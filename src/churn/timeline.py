@@ -1,0 +1,85 @@
+"""Time semantics, written down once: cutoffs, as-of days and the cutoff plan.
+
+- A snapshot has a cutoff instant t. Features see only rows with timestamp < t.
+- "As of 2024-06-30" means the cutoff is 2024-07-01 00:00: that whole day is history.
+- Training cutoffs end so that every training label window closes on or before the
+  out-of-time test cutoff, whose own label window closes on or before the scoring cutoff.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pandas as pd
+
+from churn.config import ChurnSettings, FeatureSettings
+from churn.errors import ChurnError
+
+DAY = pd.Timedelta(days=1)
+
+
+def cutoff_for_as_of(as_of: dt.date) -> pd.Timestamp:
+    """The cutoff instant that makes every moment of `as_of` history."""
+    return pd.Timestamp(as_of) + DAY
+
+
+def as_of_day(cutoff: pd.Timestamp) -> dt.date:
+    """The last whole day of history before `cutoff` (the inverse of cutoff_for_as_of)."""
+    return (pd.Timestamp(cutoff) - DAY).date()
+
+
+def scoring_cutoff(newest_timestamp: pd.Timestamp) -> pd.Timestamp:
+    """The newest cutoff the data supports: midnight after its newest timestamp's date."""
+    return cutoff_for_as_of(pd.Timestamp(newest_timestamp).date())
+
+
+@dataclass(frozen=True)
+class CutoffPlan:
+    """Training cutoffs (oldest first), the out-of-time test cutoff, the scoring cutoff and
+    the planned training cutoffs skipped for too little history before them."""
+
+    train: tuple[pd.Timestamp, ...]
+    test: pd.Timestamp
+    score: pd.Timestamp
+    skipped: tuple[pd.Timestamp, ...] = ()
+
+    def labelled(self) -> list[tuple[str, pd.Timestamp]]:
+        """(split, cutoff) for every snapshot that carries a label."""
+        return [("train", c) for c in self.train] + [("test", self.test)]
+
+
+def plan_cutoffs(
+    score_cutoff: pd.Timestamp, horizon_days: int, n_train_cutoffs: int, cutoff_spacing_days: int
+) -> CutoffPlan:
+    """Place the test snapshot one horizon before scoring, and training snapshots before it.
+
+    The newest training cutoff is one horizon before the test cutoff, so its label window
+    [t, t + horizon) ends exactly where the test window starts: no overlap, no leakage.
+    """
+    horizon = pd.Timedelta(days=horizon_days)
+    test = score_cutoff - horizon
+    newest_train = test - horizon
+    train = tuple(newest_train - pd.Timedelta(days=cutoff_spacing_days * i) for i in reversed(range(n_train_cutoffs)))
+    return CutoffPlan(train=train, test=test, score=score_cutoff)
+
+
+def plan_for_span(
+    oldest: pd.Timestamp, newest: pd.Timestamp, churn: ChurnSettings, features: FeatureSettings
+) -> CutoffPlan:
+    """The cutoff plan for data from `oldest` to `newest`: plan_cutoffs from the settings,
+    without training cutoffs that have less than features.min_history_days of data before them."""
+    plan = plan_cutoffs(
+        scoring_cutoff(newest), churn.horizon_days, features.n_train_cutoffs, features.cutoff_spacing_days
+    )
+    earliest = oldest + pd.Timedelta(days=features.min_history_days)
+    kept = tuple(c for c in plan.train if c > oldest and c >= earliest)
+    if not kept:
+        raise ChurnError(
+            f"not enough history: the data spans {oldest.date()} to {newest.date()}, but even the newest "
+            f"training cutoff ({plan.train[-1].date()}) has less than features.min_history_days "
+            f"({features.min_history_days}) days of data before it. Lower features.min_history_days, "
+            "features.cutoff_spacing_days or churn.horizon_days."
+        )
+    skipped = tuple(c for c in plan.train if c not in kept)
+    return CutoffPlan(train=kept, test=plan.test, score=plan.score, skipped=skipped)

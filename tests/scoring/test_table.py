@@ -1,0 +1,122 @@
+"""score_table on a hand-built snapshot: statuses, risk, reasons, actions and order."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from churn.config import parse_params
+from churn.scoring.scores import SCORES_TABLE_COLUMNS
+from churn.scoring.table import score_table
+
+CUTOFF = pd.Timestamp("2024-07-01")
+FEATURES = ["recency_days", "support_tickets_180d"]
+
+
+class TableModel:
+    """A model whose answers are written down: probability and contributions per customer."""
+
+    features = FEATURES
+    prior = None
+
+    def __init__(self, probability: dict[str, float], contributions: dict[str, list[float]]):
+        self.probability, self.contrib = probability, contributions
+        self.explained: list[str] = []
+
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+        return frame["customer_id"].map(self.probability).to_numpy(dtype=float)
+
+    def contributions(self, frame: pd.DataFrame, chunk_rows: int = 0):
+        self.explained += list(frame["customer_id"])
+        rows = [self.contrib[c] + [0.0] for c in frame["customer_id"]]  # last column: expected value
+        return np.array(rows), frame[FEATURES].copy()
+
+
+def snapshot() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "customer_id": pd.array(["A", "B", "C"], dtype="string"),
+            "is_active": [True, True, False],
+            "recency_days": [12.346, 40.0, 400.4],
+            "support_tickets_180d": [3.0, 0.0, 0.0],
+            "active_days": [30.0, 5.0, 12.0],
+            "tenure_days": [700.0, 500.0, 800.0],
+            "frequency": [40.0, 6.0, 2.0],
+            "monetary_mean": [900.0, 50.0, 3000.0],
+            "monetary_total": [36000.123, 300.0, 40.0],
+            "r_score": pd.array([5, 3, 1], dtype="int8"),
+            "f_score": pd.array([5, 2, 1], dtype="int8"),
+            "m_score": pd.array([5, 2, 1], dtype="int8"),
+            "rfm_segment": pd.array(["Champions", "Need Attention", "Lost"], dtype="string"),
+        }
+    )
+
+
+@pytest.fixture
+def settings(raw_params):
+    raw_params["actions"]["control_share"] = 0.0
+    return parse_params(raw_params)
+
+
+def model() -> TableModel:
+    return TableModel({"A": 0.8, "B": 0.1}, {"A": [-0.2, 1.5], "B": [0.4, -0.3]})
+
+
+def test_every_requested_customer_once_with_status_risk_and_value(settings):
+    requested = pd.Series(["C", "A", "D", "B"], dtype="string")
+    out = score_table(snapshot(), model(), settings, cutoff=CUTOFF, requested=requested).table
+    assert list(out.columns) == SCORES_TABLE_COLUMNS
+    by_id = out.set_index("customer_id")
+    assert sorted(by_id.index) == ["A", "B", "C", "D"]
+    assert by_id["status"].to_dict() == {"A": "active", "B": "active", "C": "lapsed", "D": "unknown"}
+    assert (by_id["as_of"] == "2024-06-30").all()
+    assert by_id.loc["A", "churn_probability"] == 0.8 and by_id.loc["B", "churn_probability"] == 0.1
+    assert by_id[["churn_probability"]].loc[["C", "D"]].isna().all().all()  # the model scores the active only
+    assert by_id.loc["A", "risk_tier"] == "high" and by_id.loc["B", "risk_tier"] == "low"
+    assert by_id.loc["A", "risk_percentile"] == 100.0 and by_id.loc["B", "risk_percentile"] == 50.0
+    a = by_id.loc["A"]
+    assert a["value_at_risk"] == round(0.8 * a["clv"], 2)
+    assert a["recency_days"] == 12.35 and a["monetary_total"] == 36000.12
+    assert pd.isna(by_id.loc["D", "clv"]) and by_id.loc["D", "action_reason"].startswith("unknown customer")
+
+
+def test_reasons_come_from_the_models_contributions_and_lapsed_customers_get_their_own(settings):
+    m = model()
+    out = score_table(snapshot(), m, settings, cutoff=CUTOFF).table.set_index("customer_id")
+    assert out.loc["A", "reason_1"] == "3 support tickets in the last 180 days (raises risk)"
+    # Support tickets drive A's risk, so the playbook's service call (top_driver: service) fits.
+    assert out.loc["A", "recommended_action"] == "service_call"
+    assert out.loc["A", "action_reason"].endswith("(3 support tickets in the last 180 days (raises risk))")
+    assert out.loc["C", "reason_1"] == "no purchase for 400 days (lapsed)"
+    assert out.loc["C", "recommended_action"] == "win_back"
+    # Only customers who get an action are explained, each once.
+    acted = set(out.index[out["priority"].notna()]) - {"C"}
+    assert set(m.explained) == acted and len(m.explained) == len(set(m.explained))
+
+
+def test_the_table_is_ordered_by_priority_then_risk(settings):
+    out = score_table(snapshot(), model(), settings, cutoff=CUTOFF).table
+    ranked = out["priority"].dropna().to_numpy()
+    assert (np.diff(ranked) > 0).all() and ranked[0] == 1
+    assert out["priority"].isna().to_numpy()[len(ranked) :].all()  # unranked last
+
+
+def test_a_recent_contact_blocks_contact_actions(settings):
+    contacts = pd.DataFrame(
+        {
+            "customer_id": pd.array(["A"], dtype="string"),
+            "timestamp": [CUTOFF - pd.Timedelta(days=3)],
+            "channel": ["email"],
+            "action": ["reengagement_email"],
+        }
+    )
+    out = score_table(snapshot(), model(), settings, cutoff=CUTOFF, contacts=contacts).table.set_index("customer_id")
+    assert out.loc["A", "recommended_action"] == "no_action"
+    assert out.loc["A", "action_reason"] == "contacted within the last 14 days"
+
+
+def test_probabilities_given_by_the_engine_are_used_as_they_are(settings):
+    given = pd.Series({"A": 0.25, "B": 0.75})
+    out = score_table(snapshot(), model(), settings, cutoff=CUTOFF, probability=given).table.set_index("customer_id")
+    assert out.loc["A", "churn_probability"] == 0.25 and out.loc["B", "churn_probability"] == 0.75
