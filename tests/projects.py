@@ -33,6 +33,25 @@ def sh(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
     return proc
 
 
+def copy_project(source: Path, target: Path) -> Path:
+    """A copy of a built project (data, DVC cache, MLflow store) that a test may change.
+
+    MLflow keeps absolute artifact paths, so runs logged in the copy put their artifacts
+    beside the source's; the source's store (its runs and aliases) is never touched."""
+    shutil.copytree(source, target, symlinks=True)
+    return target
+
+
+def client_for(root: Path):
+    """An MLflow client on the project's own store."""
+    from mlflow.tracking import MlflowClient
+
+    from churn import tracking
+
+    uri = tracking.tracking_uri(root)
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
 def new_project(root: Path, n_customers: int = 2000, *, notebooks: bool = False, repro: bool = True) -> Path:
     """Copy code, dvc.yaml and params.yaml (with a small world) into `root`, make it a git +
     DVC repository, and run `dvc repro` unless told not to."""
@@ -48,6 +67,8 @@ def new_project(root: Path, n_customers: int = 2000, *, notebooks: bool = False,
     sh(["git", "init", "-q"], root)
     sh(["dvc", "init", "-q"], root)
     sh(["dvc", "config", "core.analytics", "false"], root)
+    sh(["git", "add", "-A"], root)
+    sh(["git", "commit", "-qm", "project"], root)  # runs record the commit they ran on
     if repro:
         sh(["dvc", "repro"], root)
     return root

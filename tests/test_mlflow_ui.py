@@ -21,7 +21,7 @@ import pytest
 
 from churn import tracking
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium
-from tests.test_tracking import client_for, tracked_project  # noqa: F401  (session fixture)
+from tests.projects import client_for
 
 pytestmark = pytest.mark.e2e
 
@@ -55,7 +55,7 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 @pytest.fixture
-def mlflow_server(tracked_project, tmp_path):  # noqa: F811
+def mlflow_server(pipeline_project, tmp_path):
     require_chromium()
     port = _free_port()
     env = {
@@ -71,7 +71,7 @@ def mlflow_server(tracked_project, tmp_path):  # noqa: F811
             str(mlflow_bin),
             "server",
             "--backend-store-uri",
-            tracking.tracking_uri(tracked_project),
+            tracking.tracking_uri(pipeline_project),
             "--host",
             "127.0.0.1",
             "--port",
@@ -79,7 +79,7 @@ def mlflow_server(tracked_project, tmp_path):  # noqa: F811
             "--workers",
             "1",
         ],
-        cwd=tracked_project,
+        cwd=pipeline_project,
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -124,10 +124,10 @@ def _page_text(page, url: str, expected: list[str], timeout_s: float = 30, ready
     raise AssertionError(f"{url}: not shown after {timeout_s:.0f} s: {missing}\n--- page ---\n{text[:3000]}")
 
 
-def test_ui_shows_experiment_run_roc_auc_and_champion(mlflow_server, tracked_project, tmp_path):  # noqa: F811
+def test_ui_shows_experiment_run_roc_auc_and_champion(mlflow_server, pipeline_project, tmp_path):
     from playwright.sync_api import sync_playwright
 
-    client = client_for(tracked_project)
+    client = client_for(pipeline_project)
     exp = client.get_experiment_by_name("churn")
     run = client.search_runs([exp.experiment_id], order_by=["attributes.start_time ASC"])[0]
     roc_auc = run.data.metrics["test_roc_auc"]

@@ -12,15 +12,14 @@ import yaml
 from sklearn.metrics import roc_auc_score
 
 from churn.scoring.scores import SCORES_TABLE_COLUMNS
-from tests.projects import new_project, sh
+from tests.projects import copy_project, sh
 
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="module")
-def project(tmp_path_factory) -> Path:
-    """A fresh copy with a 2,000-customer world, after one `dvc repro`."""
-    return new_project(tmp_path_factory.mktemp("project"))
+@pytest.fixture
+def project(pipeline_project) -> Path:
+    return pipeline_project
 
 
 def test_scores_cover_every_customer_with_history(project):
@@ -124,7 +123,7 @@ def test_mlflow_holds_run_metrics_and_champion(project):
     from mlflow.tracking import MlflowClient
 
     uri = f"sqlite:///{project / 'mlflow.db'}"
-    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)  # the shared project: one run
     exp = client.get_experiment_by_name("churn")
     runs = client.search_runs([exp.experiment_id])
     assert len(runs) == 1
@@ -151,21 +150,26 @@ def test_second_repro_has_nothing_to_do(project):
     assert (project / "dvc.lock").read_text() == lock_before
 
 
-def test_changing_one_param_reruns_only_its_readers(project):
-    params_path = project / "params.yaml"
-    original = params_path.read_text()
-    params = yaml.safe_load(original)
+def test_changing_one_param_reruns_only_its_readers(project, tmp_path):
+    copy = copy_project(project, tmp_path / "copy")
+    params = yaml.safe_load((copy / "params.yaml").read_text())
     params["score"]["risk_tiers"]["high"] = 0.7
-    try:
-        params_path.write_text(yaml.safe_dump(params, sort_keys=False))
-        status = json.loads(sh(["dvc", "status", "--json"], project).stdout)
-        assert set(status) == {"score"}
-    finally:
-        params_path.write_text(original)
+    (copy / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    status = json.loads(sh(["dvc", "status", "--json"], copy).stdout)
+    assert set(status) == {"score"}
 
 
-def test_forced_rerun_is_byte_identical(project):
-    """Kept last: it adds a second MLflow run."""
+def test_editing_the_code_that_picks_model_features_reruns_train(project, tmp_path):
+    copy = copy_project(project, tmp_path / "copy")
+    season = copy / "src/churn/features/season.py"
+    season.write_text(season.read_text() + "\n# edited\n")
+    status = json.loads(sh(["dvc", "status", "--json"], copy).stdout)
+    assert "train" in status and "features" in status
+    assert "ingest" not in status and "report" not in status  # they never import it
+
+
+def test_forced_rerun_is_byte_identical(project, tmp_path):
+    project = copy_project(project, tmp_path / "copy")  # the rerun adds an MLflow run
     outputs = [
         "data/scores/churn_scores.csv",
         "data/scores/churn_scores.parquet",

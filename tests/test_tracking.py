@@ -1,24 +1,24 @@
 """MLflow tracking: what a training + evaluation run records, the pyfunc model, the champion rule.
 
-The stages run in-process on a small synthetic world in a temporary project.
+The e2e tests read the shared pipeline project (tests/conftest.py); one reruns train and
+evaluate in-process on a copy of it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import subprocess
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
 from churn import layout, tracking
 from churn.config import load_params
 from churn.inputs.model import local_model
+from tests.projects import client_for, copy_project
 
 ROOT = Path(__file__).resolve().parents[1]
 STAGES = ("generate", "ingest", "features", "train", "evaluate")
@@ -28,41 +28,7 @@ def run_stages(root: Path, *stages: str) -> dict:
     import importlib
 
     params = load_params(root / "params.yaml")
-    out = {}
-    for name in stages:
-        out[name] = importlib.import_module(f"churn.stages.{name}").run(root, params)
-    return out
-
-
-def build_project(root: Path, n_customers: int = 1500) -> Path:
-    """params.yaml from the repo with a small world, a git commit, and the stages up to evaluate."""
-    params = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
-    params["generate"]["n_customers"] = n_customers
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
-    git = ["git", "-c", "user.email=test@example.com", "-c", "user.name=test"]
-    subprocess.run([*git, "init", "-q"], cwd=root, check=True)
-    subprocess.run([*git, "add", "params.yaml"], cwd=root, check=True)
-    subprocess.run([*git, "commit", "-qm", "params"], cwd=root, check=True)
-    run_stages(root, *STAGES)
-    return root
-
-
-@pytest.fixture(scope="session")
-def tracked_project(tmp_path_factory) -> Path:
-    """A small project after generate..evaluate, with one MLflow run and a champion."""
-    saved = {k: os.environ.pop(k, None) for k in ("DVC_ROOT", "DVC_EXP_NAME", "DVC_STAGE")}
-    try:
-        yield build_project(tmp_path_factory.mktemp("tracked"))
-    finally:
-        os.environ.update({k: v for k, v in saved.items() if v is not None})
-
-
-def client_for(root: Path):
-    from mlflow.tracking import MlflowClient
-
-    uri = tracking.tracking_uri(root)
-    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+    return {name: importlib.import_module(f"churn.stages.{name}").run(root, params) for name in stages}
 
 
 def the_run(root: Path):
@@ -72,8 +38,9 @@ def the_run(root: Path):
     return client, runs
 
 
-def test_run_logs_params_metrics_features_fingerprint_and_context(tracked_project):
-    client, runs = the_run(tracked_project)
+@pytest.mark.e2e
+def test_run_logs_params_metrics_features_fingerprint_and_context(pipeline_project):
+    client, runs = the_run(pipeline_project)
     run = runs[0]
     params, metrics, tags = run.data.params, run.data.metrics, run.data.tags
     # Every model-relevant param, flattened.
@@ -91,7 +58,7 @@ def test_run_logs_params_metrics_features_fingerprint_and_context(tracked_projec
         "best_iteration",
     ):
         assert key in params, key
-    assert params["generate.n_customers"] == "1500"
+    assert params["generate.n_customers"] == "2000"
     # Model and every baseline, ranking and probability metrics.
     for key in (
         "test_roc_auc",
@@ -110,35 +77,36 @@ def test_run_logs_params_metrics_features_fingerprint_and_context(tracked_projec
     ):
         assert key in metrics, key
     assert "baseline_recency_brier" not in metrics  # a ranking, not a probability
-    metrics_json = json.loads((tracked_project / layout.METRICS).read_text())
+    metrics_json = json.loads((pipeline_project / layout.METRICS).read_text())
     assert metrics["test_roc_auc"] == pytest.approx(metrics_json["model"]["roc_auc"])
     # Data fingerprint, model hash and the code version.
-    snapshots_sha = hashlib.sha256((tracked_project / layout.SNAPSHOTS).read_bytes()).hexdigest()
+    snapshots_sha = hashlib.sha256((pipeline_project / layout.SNAPSHOTS).read_bytes()).hexdigest()
     assert tags[tracking.DATA_HASH_TAG] == snapshots_sha
-    assert tags[tracking.MODEL_HASH_TAG] == hashlib.sha256((tracked_project / layout.MODEL).read_bytes()).hexdigest()
-    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=tracked_project, capture_output=True, text=True).stdout
+    assert tags[tracking.MODEL_HASH_TAG] == hashlib.sha256((pipeline_project / layout.MODEL).read_bytes()).hexdigest()
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=pipeline_project, capture_output=True, text=True).stdout
     assert tags["git_commit"] == head.strip()
     assert tags["champion_decision"].startswith("promoted version 1")
     # Feature list, plots and figures as artifacts.
     features = json.loads(Path(client.download_artifacts(run.info.run_id, "features.json")).read_text())["features"]
-    assert features == json.loads((tracked_project / layout.MODEL_META).read_text())["features"]
+    assert features == json.loads((pipeline_project / layout.MODEL_META).read_text())["features"]
     figures = {Path(a.path).name for a in client.list_artifacts(run.info.run_id, "figures")}
     assert {"roc.png", "precision_recall.png", "calibration.png", "gains.png", "feature_importance.png"} <= figures
     gains = {Path(a.path).name for a in client.list_artifacts(run.info.run_id, "plots/gains")}
     assert gains == {"model.csv", "bgnbd.csv", "rfm_score.csv", "recency.csv"}
 
 
-def test_registered_pyfunc_returns_the_calibrated_probabilities(tracked_project):
+@pytest.mark.e2e
+def test_registered_pyfunc_returns_the_calibrated_probabilities(pipeline_project):
     import mlflow
 
-    uri = tracking.tracking_uri(tracked_project)
+    uri = tracking.tracking_uri(pipeline_project)
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     pyfunc = mlflow.pyfunc.load_model("models:/churn-model@champion")
     assert pyfunc.metadata.signature is not None
-    model = local_model(tracked_project)
+    model = local_model(pipeline_project)
     features = model.features
-    snaps = pd.read_parquet(tracked_project / layout.SNAPSHOTS)
+    snaps = pd.read_parquet(pipeline_project / layout.SNAPSHOTS)
     sample = snaps[snaps["split"] == "test"].head(200)
     got = np.asarray(pyfunc.predict(sample[features]))
     assert np.allclose(got, model.predict_proba(sample), rtol=0, atol=1e-12)
@@ -147,15 +115,17 @@ def test_registered_pyfunc_returns_the_calibrated_probabilities(tracked_project)
     assert not np.allclose(got, model.raw_proba(sample))
 
 
-def test_same_data_and_params_give_the_same_files_and_a_second_run(tracked_project):
-    before = {p: (tracked_project / p).read_bytes() for p in (layout.MODEL, layout.MODEL_META, layout.METRICS)}
-    plots_before = {p: p.read_bytes() for p in sorted((tracked_project / layout.PLOTS).rglob("*.csv"))}
-    result = run_stages(tracked_project, "train", "evaluate")
+@pytest.mark.e2e
+def test_same_data_and_params_give_the_same_files_and_a_second_run(pipeline_project, tmp_path):
+    pipeline_project = copy_project(pipeline_project, tmp_path / "copy")  # it adds a run
+    before = {p: (pipeline_project / p).read_bytes() for p in (layout.MODEL, layout.MODEL_META, layout.METRICS)}
+    plots_before = {p: p.read_bytes() for p in sorted((pipeline_project / layout.PLOTS).rglob("*.csv"))}
+    result = run_stages(pipeline_project, "train", "evaluate")
     for path, data in before.items():
-        assert (tracked_project / path).read_bytes() == data, path
+        assert (pipeline_project / path).read_bytes() == data, path
     for path, data in plots_before.items():
         assert path.read_bytes() == data, path
-    client, runs = the_run(tracked_project)
+    client, runs = the_run(pipeline_project)
     assert len(runs) == 2
     # An equal model does not take the champion alias from the current one; the run says so.
     assert result["evaluate"]["champion"].startswith("kept champion version 1")

@@ -11,8 +11,6 @@ from pathlib import Path
 
 from churn.errors import ChurnError
 
-STAGES = ("generate", "ingest", "features", "train", "evaluate", "score", "report")
-
 
 def _date(text: str) -> dt.date:
     try:

@@ -5,13 +5,14 @@ import pytest
 from churn.modeling import bgnbd
 from churn.modeling.baselines import rfm_baseline, score_baselines
 from churn.modeling.evaluate import probability_metrics, ranking_metrics
+from tests.modeling.bgnbd_simulation import simulate
 
 
 def snapshot(n=4000, seed=0):
     """One cutoff of customers drawn from the BG/NBD process, in whole days."""
     rng = np.random.default_rng(seed)
     T = np.floor(rng.uniform(60, 700, n))
-    sim = bgnbd.simulate(bgnbd.BgNbdParams(0.5, 20.0, 0.8, 2.5), T, horizon=90, seed=seed)
+    sim = simulate(bgnbd.BgNbdParams(0.5, 20.0, 0.8, 2.5), T, horizon=90, seed=seed)
     t_x = np.floor(sim["t_x"].to_numpy())
     return pd.DataFrame(
         {

@@ -13,6 +13,7 @@ import pytest
 
 from churn.features.rfm import rfm_features
 from churn.modeling import bgnbd
+from tests.modeling.bgnbd_simulation import simulate
 
 PUBLISHED = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}  # Fader, Hardie and Lee (2005), weeks
 
@@ -84,7 +85,7 @@ def test_churn_probability_and_expectation_match_simulation():
     # Customers drawn from the BG/NBD process itself: the conditional formulas must match
     # the simulated future of customers with the same history.
     params = bgnbd.BgNbdParams(r=0.5, alpha=20.0, a=0.8, b=2.5)
-    sim = bgnbd.simulate(params, np.full(200_000, 200.0), horizon=90, seed=5)
+    sim = simulate(params, np.full(200_000, 200.0), horizon=90, seed=5)
     for x in (0, 1, 3):
         group = sim[sim["x"] == x]
         p0 = bgnbd.probability_no_purchase(params, 90, group["x"], group["t_x"], group["T"])
@@ -97,7 +98,7 @@ def test_churn_probability_and_expectation_match_simulation():
 def test_fits_100k_customers_quickly_and_recovers_simulated_parameters():
     truth = bgnbd.BgNbdParams(r=0.25, alpha=30.0, a=0.8, b=2.4)
     T = np.floor(np.random.default_rng(1).uniform(30, 700, 100_000))
-    sim = bgnbd.simulate(truth, T, horizon=0, seed=3)
+    sim = simulate(truth, T, horizon=0, seed=3)
     sim["t_x"] = np.floor(sim["t_x"])  # whole days, as the pipeline sees them
     start = time.perf_counter()
     fitted = bgnbd.fit(sim["x"], sim["t_x"], sim["T"])
@@ -112,7 +113,7 @@ def test_fits_100k_customers_quickly_and_recovers_simulated_parameters():
 
 
 def test_fit_is_deterministic():
-    sim = bgnbd.simulate(bgnbd.BgNbdParams(0.3, 10.0, 0.7, 2.0), np.full(3000, 100.0), 0, seed=1)
+    sim = simulate(bgnbd.BgNbdParams(0.3, 10.0, 0.7, 2.0), np.full(3000, 100.0), 0, seed=1)
     assert bgnbd.fit(sim["x"], sim["t_x"], sim["T"]) == bgnbd.fit(sim["x"], sim["t_x"], sim["T"])
 
 

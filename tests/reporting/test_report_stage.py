@@ -12,8 +12,8 @@ import pytest
 
 from churn import io, layout
 from churn.config import parse_params
+from churn.curve_figures import line_figure, save_png
 from churn.errors import ChurnError, InputError
-from churn.plots import line_figure, save_png
 from churn.reporting.page import table_html
 from churn.stages import report
 from tests.conftest import tx_frame

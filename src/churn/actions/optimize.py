@@ -14,7 +14,9 @@ Method (deterministic, vectorised):
 3. Budget still left is filled the same way with plain net benefit as the preference.
 Two other plans are built the same way, one preferring plain net benefit from the start
 and one starting from the single most valuable affordable action (the classic guard of
-price-per-cost rankings against one large item); the most valuable of the three wins.
+price-per-cost rankings against one large item). Each plan is then improved locally
+(a left-out customer who gains more from an action takes the place of the one who gains
+least), and the most valuable of the three wins.
 """
 
 from __future__ import annotations
@@ -123,9 +125,36 @@ def _choose(base: np.ndarray, cost: np.ndarray, capacity: np.ndarray, budget: fl
     plain = _admit(choice, base, cost, capacity, budget)
     single = _admit(_single_best(base, cost, capacity, budget), base, cost, capacity, budget)
     # Each plan is feasible; keep the most valuable (the first on ties).
-    plans = [priced, plain, single]
+    plans = [_improve(p, base, cost, capacity, budget) for p in (priced, plain, single)]
     values = [_value(p, base) for p in plans]
     return plans[int(np.argmax(values))]
+
+
+def _improve(choice: np.ndarray, base: np.ndarray, cost: np.ndarray, capacity: np.ndarray, budget: float) -> np.ndarray:
+    """Local improvement: within each action, a customer left out who gains more from it
+    takes the place of the one who gains least (same action, same cost: budget and
+    capacity still hold); whoever is displaced may then take what room is left."""
+    choice = choice.copy()
+    for _ in range(_MAX_PASSES):
+        changed = False
+        for j in range(base.shape[1]):
+            inside = np.flatnonzero(choice == j)
+            outside = np.flatnonzero((choice == NONE) & np.isfinite(base[:, j]))
+            if len(inside) == 0 or len(outside) == 0:
+                continue
+            worst = inside[np.lexsort((inside, base[inside, j]))]
+            best = outside[np.lexsort((outside, -base[outside, j]))]
+            k = min(len(worst), len(best))
+            # Gains fall along the pairs (best descending, worst ascending): swap the prefix.
+            swaps = int(np.argmin(np.append(base[best[:k], j] > base[worst[:k], j] + 1e-9, False)))
+            if swaps:
+                choice[worst[:swaps]] = NONE
+                choice[best[:swaps]] = j
+                changed = True
+        if not changed:
+            break
+        choice = _admit(choice, base, cost, capacity, budget)
+    return choice
 
 
 def _value(choice: np.ndarray, base: np.ndarray) -> float:

@@ -22,8 +22,6 @@ from churn.actions.optimize import NONE, choose_actions
 from churn.actions.playbook import condition_mask
 from churn.config import ActionSettings
 
-ACTION_COLUMNS = ["recommended_action", "action_reason", "expected_net_benefit", "priority", "group"]
-
 
 def assign_groups(frame: pd.DataFrame, settings: ActionSettings) -> pd.Series:
     """treatment / control for known customers, empty for unknown ones."""

@@ -60,10 +60,6 @@ class TrainedModel:
     def booster(self) -> lgb.Booster:
         return self.model.booster
 
-    @property
-    def feature_names(self) -> list[str]:
-        return self.model.features
-
 
 def lgb_params(settings: TrainSettings) -> dict:
     """LightGBM parameters for a deterministic binary classifier."""

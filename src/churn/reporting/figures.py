@@ -1,25 +1,21 @@
-"""The report's figures (pure: tables in, matplotlib figures or PNG bytes out)."""
+"""The report's figures (pure: tables in, matplotlib figures or PNG bytes out), drawn with
+matplotlib's object API as in curve_figures.py."""
 
 from __future__ import annotations
 
 import io
 
-import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")  # headless: figures are only ever written to files
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from churn.plots import save_png  # noqa: E402
+from churn.curve_figures import save_png
 
 TIER_COLOURS = {"high": "#c0392b", "medium": "#e67e22", "low": "#27ae60"}
 
 
 def png_bytes(fig: Figure) -> bytes:
-    """The figure as PNG bytes without metadata (byte-reproducible), then closed."""
+    """The figure as PNG bytes without metadata (byte-reproducible)."""
     buffer = io.BytesIO()
     save_png(fig, buffer)
     return buffer.getvalue()
@@ -31,7 +27,8 @@ def _tick_every(n: int, most: int = 12) -> int:
 
 def rates_figure(periods: pd.DataFrame) -> Figure:
     """Retention and churn rate per period; periods without full history are hatched."""
-    fig, ax = plt.subplots(figsize=(8, 3.6), dpi=100)
+    fig = Figure(figsize=(8, 3.6), dpi=100)
+    ax = fig.subplots()
     x = np.arange(len(periods))
     ax.plot(x, periods["retention_rate"], marker="o", label="retention rate")
     ax.plot(x, periods["churn_rate"], marker="o", label="churn rate")
@@ -50,7 +47,8 @@ def rates_figure(periods: pd.DataFrame) -> Figure:
 
 def flow_figure(periods: pd.DataFrame) -> Figure:
     """New and reactivated customers (up), lost customers (down), and customers at the end."""
-    fig, ax = plt.subplots(figsize=(8, 4), dpi=100)
+    fig = Figure(figsize=(8, 4), dpi=100)
+    ax = fig.subplots()
     x = np.arange(len(periods))
     ax.bar(x, periods["new"], color="#2980b9", label="new")
     ax.bar(x, periods["reactivated"], bottom=periods["new"], color="#8e44ad", label="reactivated")
@@ -85,7 +83,8 @@ def cohort_heatmap(cohorts: pd.DataFrame) -> Figure:
     """Share of each acquisition cohort active k months later, as a heatmap with values."""
     shares = cohorts[[c for c in cohorts.columns if c.startswith("m")]].to_numpy(dtype="float64")
     n_rows, n_cols = shares.shape
-    fig, ax = plt.subplots(figsize=(max(6, 0.42 * n_cols + 2), max(3, 0.3 * n_rows + 1.5)), dpi=100)
+    fig = Figure(figsize=(max(6, 0.42 * n_cols + 2), max(3, 0.3 * n_rows + 1.5)), dpi=100)
+    ax = fig.subplots()
     image = ax.imshow(np.ma.masked_invalid(shares), cmap="Blues", vmin=0, vmax=1, aspect="auto")
     if n_rows * n_cols <= 900:  # beyond that the numbers are unreadable anyway
         for (i, j), value in np.ndenumerate(shares):
@@ -113,7 +112,8 @@ def cohort_heatmap(cohorts: pd.DataFrame) -> Figure:
 def risk_figure(risk: pd.DataFrame, segment_label: str) -> Figure:
     """Customers per segment, stacked by risk tier."""
     tiers = [c for c in risk.columns if c not in {"segment", "customers", "mean_churn_probability", "share_high"}]
-    fig, ax = plt.subplots(figsize=(7, max(2.5, 0.4 * len(risk) + 1.2)), dpi=100)
+    fig = Figure(figsize=(7, max(2.5, 0.4 * len(risk) + 1.2)), dpi=100)
+    ax = fig.subplots()
     y = np.arange(len(risk))
     left = np.zeros(len(risk))
     for tier in tiers:
@@ -131,7 +131,8 @@ def risk_figure(risk: pd.DataFrame, segment_label: str) -> Figure:
 
 def actions_figure(actions: pd.DataFrame) -> Figure:
     """Customers per recommended action."""
-    fig, ax = plt.subplots(figsize=(7, max(2.5, 0.45 * len(actions) + 1.2)), dpi=100)
+    fig = Figure(figsize=(7, max(2.5, 0.45 * len(actions) + 1.2)), dpi=100)
+    ax = fig.subplots()
     y = np.arange(len(actions))
     ax.barh(y, actions["customers"], color="#2c3e50")
     for i, n in enumerate(actions["customers"]):

@@ -15,7 +15,6 @@ from churn.errors import InputError
 from churn.scoring.predict import risk_tier
 from churn.timeline import as_of_day
 
-STATUSES = ("active", "lapsed", "unknown")
 REASON_COLUMNS = ["reason_1", "reason_2", "reason_3"]
 SCORES_TABLE_COLUMNS = [
     "customer_id",

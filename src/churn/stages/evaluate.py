@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from churn import io, layout, plots, tracking
+from churn import curve_figures, io, layout, tracking
 from churn.config import Params
 from churn.errors import ChurnError
 from churn.features.snapshots import feature_columns
@@ -83,12 +83,12 @@ def run(root: Path, params: Params) -> dict:
             path = root / layout.PLOTS / name / f"{scorer}.csv"
             io.write_table(table, path)
             plot_files.append(path)
-        figure_files.append(_figure(root, name, plots.line_figure(per_scorer, x, yname, title, diagonal)))
+        figure_files.append(_figure(root, name, curve_figures.line_figure(per_scorer, x, yname, title, diagonal)))
     importance = ev.feature_importance(model.booster, features)
     path = root / layout.PLOTS / "feature_importance.csv"
     io.write_table(importance, path)
     plot_files.append(path)
-    figure_files.append(_figure(root, "feature_importance", plots.importance_figure(importance)))
+    figure_files.append(_figure(root, "feature_importance", curve_figures.importance_figure(importance)))
     io.write_json(metrics, root / layout.METRICS)
 
     flat = flat_metrics(metrics)
@@ -113,5 +113,5 @@ def run(root: Path, params: Params) -> dict:
 def _figure(root: Path, name: str, fig) -> Path:
     png = root / layout.FIGURES / f"{name}.png"
     with io.atomic_path(png) as tmp:
-        plots.save_png(fig, tmp)
+        curve_figures.save_png(fig, tmp)
     return png
