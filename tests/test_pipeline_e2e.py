@@ -33,8 +33,8 @@ def test_scores_cover_every_customer_with_history(project):
     assert active["risk_percentile"].between(0, 100).all()
     assert set(active["risk_tier"]) <= {"low", "medium", "high"}
     assert scores.loc[scores["status"] == "lapsed", "churn_probability"].isna().all()
-    assert scores["rfm_segment"].notna().all() and (scores["clv"] >= 0).all()
-    assert (active["value_at_risk"] - active["churn_probability"] * active["clv"]).abs().max() < 0.01
+    assert scores["rfm_segment"].notna().all() and (scores["model_clv"] >= 0).all()
+    assert (active["value_at_risk"] - active["churn_probability"] * active["model_clv"]).abs().max() < 0.01
     assert scores["as_of"].nunique() == 1
     parquet = pd.read_parquet(project / "data/scores/churn_scores.parquet")
     assert len(parquet) == len(scores)

@@ -139,7 +139,7 @@ class ActionSettings(_Strict):
 
 
 class ValueSettings(_Strict):
-    horizon_days: int = Field(365, gt=0)
+    clv_horizon_days: int = Field(365, gt=0)
     margin: float = Field(0.3, gt=0, le=1)
 
 

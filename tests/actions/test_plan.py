@@ -53,7 +53,7 @@ def frame():
             "customer_id": ["a", "b", "c", "d", "e", "f"],
             "status": ["active", "active", "active", "lapsed", "unknown", "active"],
             "churn_probability": [0.9, 0.8, 0.05, np.nan, np.nan, 0.9],
-            "clv": [1000.0, 500.0, 1000.0, 800.0, np.nan, 10.0],
+            "model_clv": [1000.0, 500.0, 1000.0, 800.0, np.nan, 10.0],
             "top_driver": ["service", "service", "frequency", "none", pd.NA, "frequency"],
         }
     )
@@ -87,7 +87,13 @@ def test_recent_contact_blocks_contact_actions():
 def test_control_group_gets_no_action():
     ids = pd.Series([f"{i:05d}" for i in range(400)])
     big = pd.DataFrame(
-        {"customer_id": ids, "status": "active", "churn_probability": 0.9, "clv": 1000.0, "top_driver": "frequency"}
+        {
+            "customer_id": ids,
+            "status": "active",
+            "churn_probability": 0.9,
+            "model_clv": 1000.0,
+            "top_driver": "frequency",
+        }
     )
     out = plan_actions(big, settings(control_share=0.25, budget=1e9), pd.Index([]))
     control = out["group"] == "control"

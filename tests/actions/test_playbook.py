@@ -9,7 +9,7 @@ from churn.errors import ChurnError
 FRAME = pd.DataFrame(
     {
         "risk_tier": pd.array(["high", "medium", None], dtype="string"),
-        "clv": [500.0, np.nan, 20.0],
+        "model_clv": [500.0, np.nan, 20.0],
     }
 )
 
@@ -17,13 +17,13 @@ FRAME = pd.DataFrame(
 @pytest.mark.parametrize(
     ("op", "value", "expected"),
     [
-        (">=", 500, [True, False, False]),  # a missing clv never qualifies
+        (">=", 500, [True, False, False]),  # a missing model_clv never qualifies
         ("<", 100, [False, False, True]),
         ("!=", 20.0, [True, False, False]),
     ],
 )
 def test_numeric_conditions(op, value, expected):
-    assert condition_mask(FRAME, Condition(field="clv", op=op, value=value)).tolist() == expected
+    assert condition_mask(FRAME, Condition(field="model_clv", op=op, value=value)).tolist() == expected
 
 
 def test_membership_and_missing_text():
@@ -39,4 +39,4 @@ def test_unknown_field_is_named():
 
 def test_ops_are_a_closed_list():
     with pytest.raises(ValueError):
-        Condition(field="clv", op="__import__('os')", value=1)
+        Condition(field="model_clv", op="__import__('os')", value=1)

@@ -39,28 +39,28 @@ def test_hand_computed_month():
         110,
     )
     assert jan["retention_rate"] == pytest.approx(0.80)  # (110 - 30) / 100
-    assert jan["churn_rate"] == pytest.approx(0.20)  # 20 / 100
+    assert jan["lapse_rate"] == pytest.approx(0.20)  # 20 / 100
     assert (jan["buyers"], jan["orders"]) == (110, 120)
     assert jan["repeat_purchase_rate"] == pytest.approx(10 / 110, abs=1e-6)
     assert jan["revenue"] == pytest.approx(120 * 50 - 600)  # the refund subtracts
     assert jan["average_order_value"] == pytest.approx(45.0)  # 5400 / 120 orders
     assert jan["purchase_frequency"] == pytest.approx(120 / 110, abs=1e-6)  # per active customer
     assert jan["expected_lifetime_periods"] == pytest.approx(5.0)  # 1 / 0.2
-    assert jan["clv"] == pytest.approx(45 * 120 / 110 * 5, abs=0.01)
+    assert jan["period_clv"] == pytest.approx(45 * 120 / 110 * 5, abs=0.01)
     assert bool(jan["full_history"])  # 2024-01-01 - 31 days is the first day of data
 
 
 def test_first_period_has_no_customers_at_start_and_no_history():
     dec = period_kpis(hundred_customers_world(), CUTOFF, period="month", active_days=31).iloc[0]
     assert (dec["customers_start"], dec["new"], dec["customers_end"]) == (0, 100, 100)
-    assert math.isnan(dec["retention_rate"]) and math.isnan(dec["churn_rate"])  # a rate of nobody is unknown
-    assert math.isnan(dec["clv"])
+    assert math.isnan(dec["retention_rate"]) and math.isnan(dec["lapse_rate"])  # a rate of nobody is unknown
+    assert math.isnan(dec["period_clv"])
     assert not dec["full_history"]
 
 
-def test_margin_scales_clv():
+def test_margin_scales_period_clv():
     table = period_kpis(hundred_customers_world(), CUTOFF, period="month", active_days=31, margin=0.5)
-    assert table["clv"].iloc[-1] == pytest.approx(45 * 120 / 110 * 5 * 0.5, abs=0.01)
+    assert table["period_clv"].iloc[-1] == pytest.approx(45 * 120 / 110 * 5 * 0.5, abs=0.01)
 
 
 def test_rows_at_or_after_the_cutoff_are_not_seen():
@@ -94,7 +94,7 @@ def test_lapsed_customer_coming_back_is_reactivated():
     )
     # The standard formula counts the returning customer as retained: retention + churn = 1 + 1/1.
     assert jan["retention_rate"] == pytest.approx(1.0)
-    assert jan["churn_rate"] == pytest.approx(1.0)
+    assert jan["lapse_rate"] == pytest.approx(1.0)
 
 
 def test_order_id_groups_rows_of_one_order():
@@ -117,8 +117,8 @@ def test_trailing_year_pools_full_history_periods_only():
     table = period_kpis(hundred_customers_world(), CUTOFF, period="month", active_days=31)
     pooled = trailing_year(table, period="month")
     assert (pooled["first_period"], pooled["last_period"], pooled["periods"]) == ("2024-01", "2024-01", 1)
-    assert pooled["churn_rate"] == pytest.approx(0.2)
-    assert pooled["clv"] == pytest.approx(table["clv"].iloc[-1])
+    assert pooled["lapse_rate"] == pytest.approx(0.2)
+    assert pooled["period_clv"] == pytest.approx(table["period_clv"].iloc[-1])
     no_history = period_kpis(hundred_customers_world(), CUTOFF, period="month", active_days=365)
     assert trailing_year(no_history, period="month") is None
 
@@ -139,7 +139,7 @@ def test_trailing_year_weighs_periods_by_size():
         }
     )
     pooled = trailing_year(table, period="month")
-    assert pooled["churn_rate"] == pytest.approx(70 / 400)  # not the mean of 10% and 20%
+    assert pooled["lapse_rate"] == pytest.approx(70 / 400)  # not the mean of 10% and 20%
     assert pooled["retention_rate"] == pytest.approx(330 / 400)
     assert pooled["purchase_frequency"] == pytest.approx(180 / 330, abs=1e-6)
 

@@ -60,7 +60,7 @@ def test_page_renders_offline_in_chromium(pipeline_project, tmp_path):
             latest = kpis["latest_period"]
             for key, text in (
                 ("retention_rate", fmt_rate(latest["retention_rate"])),
-                ("churn_rate", fmt_rate(latest["churn_rate"])),
+                ("lapse_rate", fmt_rate(latest["lapse_rate"])),
                 ("customers_end", fmt_count(latest["customers_end"])),
             ):
                 card = page.locator(f'[data-kpi="{key}"]')

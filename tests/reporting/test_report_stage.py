@@ -67,8 +67,8 @@ def test_writes_kpis_tables_figures_and_page(project):
     kpis = json.loads((root / layout.KPIS).read_text())
     assert kpis["as_of"] == "2024-01-31" and kpis["period"] == "month"
     latest = kpis["latest_period"]
-    assert (latest["retention_rate"], latest["churn_rate"], latest["customers_end"]) == (0.8, 0.2, 110)
-    assert kpis["trailing_year"]["clv"] == pytest.approx(245.45 * 0.3, abs=0.01)  # revenue CLV x value.margin
+    assert (latest["retention_rate"], latest["lapse_rate"], latest["customers_end"]) == (0.8, 0.2, 110)
+    assert kpis["trailing_year"]["period_clv"] == pytest.approx(245.45 * 0.3, abs=0.01)  # revenue CLV x value.margin
     assert kpis["scoring"]["actions"] == {"<b>call</b>": 1, "email": 1, "no_action": 1}
     assert kpis["scoring"]["expected_net_benefit_total"] is None  # the scores carry no such column
     assert {p.name for p in (root / layout.REPORT_DIR).iterdir()} == {
@@ -131,7 +131,13 @@ def test_a_failed_rerun_keeps_the_previous_report(project):
 
 def test_table_cells_are_formatted_by_meaning():
     frame = pd.DataFrame(
-        {"period": ["2024-01"], "churn_rate": [0.2], "clv": [1234.5], "customers_end": [1100], "full_history": [True]}
+        {
+            "period": ["2024-01"],
+            "lapse_rate": [0.2],
+            "period_clv": [1234.5],
+            "customers_end": [1100],
+            "full_history": [True],
+        }
     )
     html = table_html(frame)
     assert (

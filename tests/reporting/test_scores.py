@@ -53,7 +53,7 @@ def test_actions_count_always_and_sum_value_columns_when_present():
     assert plain["customers"].tolist() == [2, 1, 1, 1]
     assert list(plain.columns) == ["action", "customers", "mean_churn_probability"]
     valued = action_summary(
-        scores(expected_net_benefit=[50.0, 20.0, 5.0, 0.0, 0.0], clv=[100.0, 80.0, 60.0, 40.0, 20.0])
+        scores(expected_net_benefit=[50.0, 20.0, 5.0, 0.0, 0.0], model_clv=[100.0, 80.0, 60.0, 40.0, 20.0])
     )
     assert valued.set_index("action")["expected_net_benefit"].to_dict() == {
         "none": 0.0,
@@ -61,7 +61,7 @@ def test_actions_count_always_and_sum_value_columns_when_present():
         "email": 5.0,
         "offer": 20.0,
     }
-    assert valued.set_index("action").loc["none", "clv"] == 60.0
+    assert valued.set_index("action").loc["none", "model_clv"] == 60.0
     assert "value_at_risk" not in valued.columns  # never invented
 
 
@@ -70,12 +70,12 @@ def test_scoring_summary_reports_absent_columns_as_none():
     assert plain["customers"] == 5 and plain["as_of"] == "2024-12-30"
     assert plain["risk_tiers"] == {"high": 2, "medium": 1, "low": 2}
     assert plain["actions"] == {"none": 2, "call": 1, "email": 1, "offer": 1}
-    assert plain["expected_net_benefit_total"] is None and plain["clv_mean"] is None
+    assert plain["expected_net_benefit_total"] is None and plain["model_clv_mean"] is None
     valued = scoring_summary(
-        scores(expected_net_benefit=[50.0, 20.0, 5.0, 0.0, 0.0], clv=[100.0, 80.0, 60.0, 40.0, 20.0])
+        scores(expected_net_benefit=[50.0, 20.0, 5.0, 0.0, 0.0], model_clv=[100.0, 80.0, 60.0, 40.0, 20.0])
     )
     assert valued["expected_net_benefit_total"] == 75.0
-    assert (valued["clv_total"], valued["clv_mean"]) == (300.0, 60.0)
+    assert (valued["model_clv_total"], valued["model_clv_mean"]) == (300.0, 60.0)
 
 
 def test_missing_required_column_is_named():

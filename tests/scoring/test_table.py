@@ -76,9 +76,9 @@ def test_every_requested_customer_once_with_status_risk_and_value(settings):
     assert by_id.loc["A", "risk_tier"] == "high" and by_id.loc["B", "risk_tier"] == "low"
     assert by_id.loc["A", "risk_percentile"] == 100.0 and by_id.loc["B", "risk_percentile"] == 50.0
     a = by_id.loc["A"]
-    assert a["value_at_risk"] == round(0.8 * a["clv"], 2)
+    assert a["value_at_risk"] == round(0.8 * a["model_clv"], 2)
     assert a["recency_days"] == 12.35 and a["monetary_total"] == 36000.12
-    assert pd.isna(by_id.loc["D", "clv"]) and by_id.loc["D", "action_reason"].startswith("unknown customer")
+    assert pd.isna(by_id.loc["D", "model_clv"]) and by_id.loc["D", "action_reason"].startswith("unknown customer")
 
 
 def test_reasons_come_from_the_models_contributions_and_lapsed_customers_get_their_own(settings):

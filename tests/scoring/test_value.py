@@ -40,6 +40,6 @@ def test_too_few_repeat_customers_fall_back_to_aov_times_frequency():
         }
     )
     v = customer_value(snap, horizon_days=365, margin=0.5)
-    assert (v["clv_method"] == "aov_frequency").all()
-    assert v.loc[1, "clv"] == pytest.approx(0.5 * 10.0 * (3 / 300) * 365, abs=0.01)
-    assert v.loc[0, "clv"] == pytest.approx(0.5 * 40.0 * (1 / 100) * 365, abs=0.01)
+    assert (v["model_clv_method"] == "aov_frequency").all()
+    assert v.loc[1, "model_clv"] == pytest.approx(0.5 * 10.0 * (3 / 300) * 365, abs=0.01)
+    assert v.loc[0, "model_clv"] == pytest.approx(0.5 * 40.0 * (1 / 100) * 365, abs=0.01)

@@ -8,7 +8,7 @@ Rules, in order:
 3. Customers contacted within actions.min_days_between_contacts get no contact action.
 4. Each playbook action is open to the customers matching all its conditions.
 5. Among those, `choose_actions` maximises total expected net benefit
-   p x clv x success_rate - cost under actions.budget and each action's capacity.
+   p x model_clv x success_rate - cost under actions.budget and each action's capacity.
    Lapsed customers count as p = 1: without action they are gone.
 """
 
@@ -77,7 +77,7 @@ def plan_actions(
 ) -> pd.DataFrame:
     """recommended_action, action_reason, expected_net_benefit, priority and group per row.
 
-    Reads customer_id, status (active | lapsed | unknown), churn_probability, clv,
+    Reads customer_id, status (active | lapsed | unknown), churn_probability, model_clv,
     reason_1 (when present) and any field the playbook's conditions name. See
     `eligibility` for `pending`; `group` is `assign_groups(frame, settings)`, computed
     here when not given.
@@ -91,7 +91,7 @@ def plan_actions(
 
     p = frame["churn_probability"].to_numpy(dtype=float)
     p = np.where(frame["status"].to_numpy() == "lapsed", 1.0, p)
-    value = np.nan_to_num(p * frame["clv"].to_numpy(dtype=float), nan=0.0)
+    value = np.nan_to_num(p * frame["model_clv"].to_numpy(dtype=float), nan=0.0)
     success = np.array([a.success_rate for a in actions])
     cost = np.array([a.cost for a in actions])
     capacity = np.array([np.inf if a.capacity is None else a.capacity for a in actions])

@@ -26,12 +26,12 @@ def _tick_every(n: int, most: int = 12) -> int:
 
 
 def rates_figure(periods: pd.DataFrame) -> Figure:
-    """Retention and churn rate per period; periods without full history are hatched."""
+    """Retention and lapse rate per period; periods without full history are hatched."""
     fig = Figure(figsize=(8, 3.6), dpi=100)
     ax = fig.subplots()
     x = np.arange(len(periods))
     ax.plot(x, periods["retention_rate"], marker="o", label="retention rate")
-    ax.plot(x, periods["churn_rate"], marker="o", label="churn rate")
+    ax.plot(x, periods["lapse_rate"], marker="o", label="lapse rate")
     for i in np.flatnonzero(~periods["full_history"].to_numpy(dtype=bool)):
         ax.axvspan(i - 0.5, i + 0.5, color="grey", alpha=0.15, linewidth=0)
     step = _tick_every(len(periods))

@@ -11,7 +11,7 @@ is [start, end), so a transaction exactly at `end` belongs to the next period.
   older than active_days during the period).
 - reactivated: neither active at the start nor new, but active at the end (a lapsed
   customer came back). customers_end = customers_start - lost + new + reactivated, exactly.
-- retention_rate = (customers_end - new) / customers_start; churn_rate = lost / customers_start.
+- retention_rate = (customers_end - new) / customers_start; lapse_rate = lost / customers_start.
   They add up to 1 + reactivated / customers_start (the standard retention formula counts
   a returning lapsed customer as retained).
 - orders: purchases (amount > 0), counted by distinct order_id when the data has one;
@@ -20,9 +20,9 @@ is [start, end), so a transaction exactly at `end` belongs to the next period.
 - average_order_value = revenue / orders.
 - purchase_frequency = orders / customers_end: orders per active customer per period
   (every order of the period comes from a customer active at its end).
-- expected_lifetime_periods = 1 / churn_rate (a constant per-period churn gives a
+- expected_lifetime_periods = 1 / lapse_rate (a constant per-period churn gives a
   geometric lifetime with this mean).
-- clv = average_order_value x purchase_frequency x expected_lifetime_periods x margin.
+- period_clv = average_order_value x purchase_frequency x expected_lifetime_periods x margin.
 
 A period is reported only when it ends on or before the cutoff (no partial periods).
 `full_history` says whether the data reaches active_days back from the period's start;
@@ -53,7 +53,7 @@ PERIOD_COLUMNS = [
     "lost",
     "customers_end",
     "retention_rate",
-    "churn_rate",
+    "lapse_rate",
     "buyers",
     "orders",
     "revenue",
@@ -61,7 +61,7 @@ PERIOD_COLUMNS = [
     "average_order_value",
     "purchase_frequency",
     "expected_lifetime_periods",
-    "clv",
+    "period_clv",
 ]
 
 
@@ -169,7 +169,7 @@ def period_kpis(
         active_start = active_end
     table = pd.DataFrame(rows)
     table["retention_rate"] = _ratio(table["customers_end"] - table["new"], table["customers_start"])
-    table["churn_rate"] = _ratio(table["lost"], table["customers_start"])
+    table["lapse_rate"] = _ratio(table["lost"], table["customers_start"])
     table["repeat_purchase_rate"] = _ratio(table["repeat_buyers"], table["buyers"])
     return _with_value(table, margin)[PERIOD_COLUMNS].pipe(_rounded)
 
@@ -179,15 +179,17 @@ def _with_value(table: pd.DataFrame, margin: float) -> pd.DataFrame:
     out = table.copy()
     out["average_order_value"] = _ratio(out["revenue"], out["orders"])
     out["purchase_frequency"] = _ratio(out["orders"], out["customers_end"])
-    out["expected_lifetime_periods"] = _ratio(1.0, out["churn_rate"])
-    out["clv"] = out["average_order_value"] * out["purchase_frequency"] * out["expected_lifetime_periods"] * margin
+    out["expected_lifetime_periods"] = _ratio(1.0, out["lapse_rate"])
+    out["period_clv"] = (
+        out["average_order_value"] * out["purchase_frequency"] * out["expected_lifetime_periods"] * margin
+    )
     return out
 
 
 def _rounded(table: pd.DataFrame) -> pd.DataFrame:
     # Fixed precision, so the CSV and JSON are identical across platforms and reruns.
     out = table.copy()
-    digits = dict.fromkeys(("revenue", "average_order_value", "clv"), 2)
+    digits = dict.fromkeys(("revenue", "average_order_value", "period_clv"), 2)
     for col in out.columns:
         if col.endswith("_rate") or col in ("purchase_frequency", "expected_lifetime_periods", *digits):
             out[col] = out[col].astype("float64").round(digits.get(col, 6))
@@ -207,7 +209,7 @@ def trailing_year(table: pd.DataFrame, *, period: str, margin: float = 1.0) -> d
     counts = ["customers_start", "new", "reactivated", "lost", "customers_end", "buyers", "orders", "revenue"]
     pooled = pd.DataFrame([recent[counts].sum()])
     pooled["retention_rate"] = _ratio(pooled["customers_end"] - pooled["new"], pooled["customers_start"])
-    pooled["churn_rate"] = _ratio(pooled["lost"], pooled["customers_start"])
+    pooled["lapse_rate"] = _ratio(pooled["lost"], pooled["customers_start"])
     pooled = _with_value(pooled, margin).pipe(_rounded).iloc[0]
     return {
         "first_period": str(recent["period"].iloc[0]),
@@ -217,11 +219,11 @@ def trailing_year(table: pd.DataFrame, *, period: str, margin: float = 1.0) -> d
             k: pooled[k]
             for k in (
                 "retention_rate",
-                "churn_rate",
+                "lapse_rate",
                 "average_order_value",
                 "purchase_frequency",
                 "expected_lifetime_periods",
-                "clv",
+                "period_clv",
             )
         },
     }

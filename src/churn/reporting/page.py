@@ -69,13 +69,13 @@ DEFINITIONS = (
     ("Reactivated", "lapsed customers (not active at the start, not new) who are active again at the end."),
     (
         "Retention rate",
-        "(customers at end - new) / customers at start. With reactivations it and the churn "
+        "(customers at end - new) / customers at start. With reactivations it and the lapse "
         "rate add up to more than 100%.",
     ),
     (
-        "Churn rate",
-        "lost / customers at start. This is lapsing for good by the active_days rule; the model's "
-        "churn label (no transaction within churn.horizon_days) is a different, earlier signal.",
+        "Lapse rate",
+        "lost / customers at start: the business churn rate, customers lapsing by the churn.active_days "
+        "rule. The model's churn rate (no transaction within churn.horizon_days) is a different, earlier signal.",
     ),
     ("Repeat-purchase rate", "share of the period's buyers with two or more orders in the period."),
     (
@@ -84,12 +84,12 @@ DEFINITIONS = (
         "counted by order id when the data has one.",
     ),
     ("Purchase frequency", "orders / customers at end: orders per active customer per period."),
-    ("Expected lifetime", "1 / churn rate, in periods (the mean of a geometric lifetime)."),
+    ("Expected lifetime", "1 / lapse rate, in periods (the mean of a geometric lifetime)."),
     (
-        "CLV (simple)",
+        "Period CLV",
         "AOV x purchase frequency x expected lifetime x value.margin, pooled over the last year of "
-        "periods with full history. The model-based CLV comes from the scoring stage and is shown beside it "
-        "when the scores carry it.",
+        "periods with full history. The model CLV (BG/NBD x Gamma-Gamma per customer) comes from the scoring "
+        "stage and is shown beside it when the scores carry it.",
     ),
     (
         "Full history",
@@ -124,7 +124,7 @@ def _format_cell(column: str, value) -> str:
         return "yes" if value else "no"
     if column.endswith("_rate") or column.startswith("share_") or column.endswith("_probability"):
         return fmt_rate(value)
-    if column in {"revenue", "average_order_value", "clv", "expected_net_benefit", "value_at_risk"}:
+    if column in {"revenue", "average_order_value", "period_clv", "model_clv", "expected_net_benefit", "value_at_risk"}:
         return fmt_money(value)
     if column in {"purchase_frequency", "expected_lifetime_periods"}:
         return fmt_number(value)
@@ -171,7 +171,7 @@ def _headline(kpis: dict) -> str:
     year = f"{trailing['first_period']} to {trailing['last_period']}" if trailing else "needs full history"
     cards = [
         _kpi("retention_rate", "Customer retention rate", fmt_rate(latest["retention_rate"]), period),
-        _kpi("churn_rate", "Churn rate", fmt_rate(latest["churn_rate"]), period),
+        _kpi("lapse_rate", "Lapse rate", fmt_rate(latest["lapse_rate"]), period),
         _kpi(
             "customers_end", "Active customers", fmt_count(latest["customers_end"]), f"at the end of {latest['period']}"
         ),
@@ -192,28 +192,30 @@ def _headline(kpis: dict) -> str:
             f"pooled, {year}",
         ),
         _kpi(
-            "trailing_churn_rate",
-            "Churn rate, last year",
-            fmt_rate(trailing and trailing["churn_rate"]),
+            "trailing_lapse_rate",
+            "Lapse rate, last year",
+            fmt_rate(trailing and trailing["lapse_rate"]),
             f"pooled, {year}",
         ),
         _kpi(
             "expected_lifetime_periods",
             "Expected lifetime",
             fmt_number(trailing and trailing["expected_lifetime_periods"], 1),
-            f"{kpis['period']}s, 1 / churn rate",
+            f"{kpis['period']}s, 1 / lapse rate",
         ),
         _kpi(
-            "clv",
-            "CLV (simple)",
-            fmt_money(trailing and trailing["clv"]),
+            "period_clv",
+            "Period CLV",
+            fmt_money(trailing and trailing["period_clv"]),
             f"AOV x frequency x lifetime x margin {kpis['margin']}",
         ),
         _kpi(
             "model_clv_mean",
-            "CLV (model)",
-            fmt_money(scoring.get("clv_mean")),
-            "mean over scored customers" if scoring.get("clv_mean") is not None else "the scores carry no clv column",
+            "Model CLV",
+            fmt_money(scoring.get("model_clv_mean")),
+            "mean over scored customers"
+            if scoring.get("model_clv_mean") is not None
+            else "the scores carry no model_clv column",
         ),
     ]
     return f'<dl class="kpis">{"".join(cards)}</dl>'

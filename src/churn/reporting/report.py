@@ -60,7 +60,7 @@ def build_report(
     report_figures = tuple(
         PageFigure(name, caption, figures.png_bytes(fig))
         for name, caption, fig in (
-            ("retention", "Retention and churn rate per period", figures.rates_figure(periods)),
+            ("retention", "Retention and lapse rate per period", figures.rates_figure(periods)),
             ("flow", "Customers gained and lost per period", figures.flow_figure(periods)),
             ("cohorts", "Monthly acquisition cohorts", figures.cohort_heatmap(cohorts)),
             ("risk_by_segment", f"Churn risk tier by {segment_label}", figures.risk_figure(risk, segment_label)),

@@ -1,7 +1,7 @@
 """Summaries of the latest scoring: churn risk by segment, recommended actions and their
 expected value, and the model-based customer value.
 
-Columns the scoring stage may or may not write (rfm_segment, clv, value_at_risk,
+Columns the scoring stage may or may not write (rfm_segment, model_clv, value_at_risk,
 expected_net_benefit) are used when present and never invented when absent.
 """
 
@@ -14,7 +14,7 @@ from churn.errors import ChurnError
 REQUIRED = ("customer_id", "churn_probability", "risk_tier", "recommended_action")
 TIER_ORDER = ("high", "medium", "low")
 # Per-customer money columns that are summed per action when the scores carry them.
-VALUE_COLUMNS = ("expected_net_benefit", "value_at_risk", "clv")
+VALUE_COLUMNS = ("expected_net_benefit", "value_at_risk", "model_clv")
 
 
 def check_scores(scores: pd.DataFrame) -> None:
@@ -60,7 +60,7 @@ def action_summary(scores: pd.DataFrame) -> pd.DataFrame:
     """One row per recommended action, most customers first.
 
     Columns: action, customers, mean_churn_probability, and the sum of each of
-    expected_net_benefit, value_at_risk, clv that the scores carry.
+    expected_net_benefit, value_at_risk, model_clv that the scores carry.
     """
     check_scores(scores)
     present = [c for c in VALUE_COLUMNS if c in scores.columns]
@@ -78,7 +78,7 @@ def scoring_summary(scores: pd.DataFrame) -> dict:
     """Headline facts of the latest scoring, for kpis.json and the page.
 
     Keys: as_of, customers, risk_tiers (counts), actions (counts), and for each of
-    expected_net_benefit, value_at_risk, clv either its total (and for clv the mean) or
+    expected_net_benefit, value_at_risk, model_clv either its total (and for model_clv the mean) or
     None when the scores do not carry that column.
     """
     check_scores(scores)
@@ -93,5 +93,5 @@ def scoring_summary(scores: pd.DataFrame) -> dict:
     }
     for col in VALUE_COLUMNS:
         out[f"{col}_total"] = round(float(scores[col].sum()), 2) if col in scores.columns else None
-    out["clv_mean"] = round(float(scores["clv"].mean()), 2) if "clv" in scores.columns else None
+    out["model_clv_mean"] = round(float(scores["model_clv"].mean()), 2) if "model_clv" in scores.columns else None
     return out

@@ -27,7 +27,7 @@ SCORES_TABLE_COLUMNS = [
     "r_score",
     "f_score",
     "m_score",
-    "clv",
+    "model_clv",
     "value_at_risk",
     *REASON_COLUMNS,
     "recommended_action",
@@ -104,7 +104,7 @@ def score_summary(
     outputs: list[str],
 ) -> dict:
     """Counts by status, tier, group and action; spend against budget; expected customers
-    retained and revenue kept (clv / margin) by the chosen actions; and what was scored."""
+    retained and revenue kept (model_clv / margin) by the chosen actions; and what was scored."""
     scores, actions = scored.table, params.actions
     acted = scores[scores["priority"].notna()]
     p = acted["churn_probability"].fillna(1.0)  # lapsed customers count as gone
@@ -123,7 +123,7 @@ def score_summary(
         "spend": round(spend, 2),
         "budget": actions.budget,
         "expected_customers_retained": round(float((p * rate).sum()), 2),
-        "expected_revenue_kept": round(float((p * acted["clv"] / params.value.margin * rate).sum()), 2),
+        "expected_revenue_kept": round(float((p * acted["model_clv"] / params.value.margin * rate).sum()), 2),
         "expected_net_benefit": round(float(acted["expected_net_benefit"].sum()), 2),
         "as_of": str(as_of_day(cutoff)),
         "duplicate_ids_in_list": duplicate_ids_in_list,

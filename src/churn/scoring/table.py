@@ -52,9 +52,9 @@ def score_table(
     frame = frame.join(risk_columns(p, params.score.risk_tiers))
 
     known = np.flatnonzero((frame["status"] != "unknown").to_numpy())
-    value = customer_value(frame.iloc[known], params.value.horizon_days, params.value.margin)
-    frame = frame.join(value[["clv"]])
-    frame["value_at_risk"] = (frame["churn_probability"] * frame["clv"]).round(2)
+    value = customer_value(frame.iloc[known], params.value.clv_horizon_days, params.value.margin)
+    frame = frame.join(value[["model_clv"]])
+    frame["value_at_risk"] = (frame["churn_probability"] * frame["model_clv"]).round(2)
 
     frame = frame.join(lapsed_reasons(frame))
     contacted = pd.Index([])

@@ -1,4 +1,4 @@
-"""Customer lifetime value over `value.horizon_days`.
+"""Customer lifetime value (model_clv) over `value.clv_horizon_days`.
 
 Method "bgnbd_gamma_gamma" (the default): expected purchases in the horizon from the
 BG/NBD model (which already weighs in the chance the customer is gone) x expected spend
@@ -75,7 +75,7 @@ def _subsample(n: int, max_rows: int) -> np.ndarray:
 def customer_value(
     snapshot: pd.DataFrame, horizon_days: int, margin: float, max_fit_rows: int = 100_000
 ) -> pd.DataFrame:
-    """clv, expected_purchases, expected_order_value and clv_method per snapshot row.
+    """model_clv, expected_purchases, expected_order_value and model_clv_method per snapshot row.
 
     Reads active_days, tenure_days, recency_days and monetary_mean.
     """
@@ -98,10 +98,10 @@ def customer_value(
     clv = np.clip(margin * purchases * spend, 0.0, None)
     return pd.DataFrame(
         {
-            "clv": np.round(clv, 2),
+            "model_clv": np.round(clv, 2),
             "expected_purchases": np.round(purchases, 4),
             "expected_order_value": np.round(spend, 2),
-            "clv_method": pd.Series(method, index=snapshot.index, dtype="string"),
+            "model_clv_method": pd.Series(method, index=snapshot.index, dtype="string"),
         },
         index=snapshot.index,
     )

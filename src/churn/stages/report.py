@@ -54,7 +54,7 @@ def run(root: Path, params: Params) -> dict:
         "as_of": kpis["as_of"],
         "latest_period": latest["period"],
         "retention_rate": latest["retention_rate"],
-        "churn_rate": latest["churn_rate"],
-        "clv_trailing_year": (kpis["trailing_year"] or {}).get("clv"),
+        "lapse_rate": latest["lapse_rate"],
+        "period_clv_trailing_year": (kpis["trailing_year"] or {}).get("period_clv"),
         "outputs": [str(layout.KPIS), f"{layout.REPORT_DIR}/", str(layout.REPORT_PAGE)],
     }
