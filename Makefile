@@ -12,7 +12,7 @@ export DVC_NO_ANALYTICS := 1
 export DO_NOT_TRACK := 1
 export PATH := $(BIN):$(PATH)
 
-.PHONY: run test test-fast lint ui install dev
+.PHONY: run test test-fast lint ui install dev exp
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,8 +31,12 @@ dev: $(VENV)/.installed-dev
 
 ## run: install, reproduce the pipeline on the configured data, print the headline numbers
 run: install
-	dvc repro
-	churn summary
+	@dvc repro --quiet
+	@churn summary
+
+## exp: a DVC experiment with the venv on PATH, e.g. make exp ARGS="-S train.num_leaves=63"
+exp: install
+	dvc exp run $(ARGS)
 
 ## test: install with the dev and spark extras, lint, and run the whole test suite
 test: lint

@@ -63,3 +63,39 @@ def test_invalid_params_name_the_key(tmp_path):
     proc = churn(root, "features")
     assert proc.returncode == 2
     assert "churn.horizon_days" in proc.stderr
+
+
+def test_every_subcommand_says_what_it_does_with_an_example():
+    from churn.cli import HELP, build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    assert set(sub.choices) == set(HELP)
+    for name, subparser in sub.choices.items():
+        text = subparser.format_help()
+        assert HELP[name][1].splitlines()[0] in text and f"example:\n  {HELP[name][2]}" in text, name
+
+
+def test_status_lines_say_what_a_stage_did():
+    from churn.status_line import status_line
+
+    line = status_line(
+        "score",
+        {
+            "customers": 1200,
+            "as_of": "2024-12-30",
+            "by_status": {"active": 1000, "lapsed": 150, "unknown": 50},
+            "actions": {"no_action": 900, "service_call": 80, "win_back": 20},
+            "spend": 1500.0,
+            "budget": 10000,
+            "outputs": ["data/scores/churn_scores.csv"],
+        },
+        3.21,
+    )
+    assert line == (
+        "churn score: scored 1,200 customers as of 2024-12-30 (1,000 active, 150 lapsed, 50 unknown): "
+        "100 actions, spend 1,500 of 10,000 (3.2 s) -> data/scores/churn_scores.csv"
+    )
+    assert status_line("evaluate", {"roc_auc": {"model": 0.9, "bgnbd": 0.85, "recency": 0.8}}, 1).startswith(
+        "churn evaluate: out-of-time ROC-AUC 0.900 (best baseline bgnbd 0.850)"
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from pathlib import Path
 
 import pandas as pd
@@ -12,9 +13,15 @@ import yaml
 from sklearn.metrics import roc_auc_score
 
 from churn.scoring.scores import SCORES_TABLE_COLUMNS
-from tests.projects import copy_project, sh
+from tests.projects import BIN, copy_project, sh
 
 pytestmark = pytest.mark.e2e
+RUN = {
+    "capture_output": True,
+    "text": True,
+    "timeout": 300,
+    "env": {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"},
+}
 
 
 @pytest.fixture
@@ -179,5 +186,34 @@ def test_forced_rerun_is_byte_identical(project, tmp_path):
         "dvc.lock",
     ]
     before = {p: (project / p).read_bytes() for p in outputs}
-    sh(["dvc", "repro", "--force"], project)
+    run = sh(["dvc", "repro", "--force", "--quiet"], project)  # as `make run` calls it
     assert {p: (project / p).read_bytes() for p in outputs} == before
+    # A quiet run: one line per stage, then the summary.
+    lines = run.stdout.splitlines()
+    stages = ["generate", "ingest", "features", "train", "evaluate", "score", "report"]
+    assert [line.split(":")[0] for line in lines] == [f"churn {s}" for s in stages], run.stdout
+    assert not run.stderr.strip(), run.stderr
+    summary = sh(["churn", "summary"], project).stdout.splitlines()
+    assert len(lines) + len(summary) <= 40
+
+
+def test_scoring_a_list_needs_an_output_file(project, tmp_path):
+    before = (project / "data/scores/churn_scores.csv").read_bytes()
+    (tmp_path / "list.csv").write_text("customer_id\n000001\n")
+    proc = subprocess.run(["churn", "score", "--customers", str(tmp_path / "list.csv")], cwd=project, **RUN)
+    assert proc.returncode == 2 and "need --output" in proc.stderr
+    assert (project / "data/scores/churn_scores.csv").read_bytes() == before
+
+
+def test_an_as_of_day_with_nobody_active_fails_and_one_after_the_data_warns(project, tmp_path):
+    proc = subprocess.run(
+        ["churn", "score", "--as-of", "2030-01-01", "--output", str(tmp_path / "a.csv")], cwd=project, **RUN
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "nobody is active as of 2030-01-01" in proc.stderr
+    assert "Traceback" not in proc.stderr and not (tmp_path / "a.csv").exists()
+    proc = subprocess.run(
+        ["churn", "score", "--as-of", "2025-01-30", "--output", str(tmp_path / "b.csv")], cwd=project, **RUN
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "warning: --as-of 2025-01-30 is 31 days after the data's last day (2024-12-30)" in proc.stderr

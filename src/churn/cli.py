@@ -6,6 +6,7 @@ import argparse
 import datetime as dt
 import json
 import sys
+import time
 import traceback
 from pathlib import Path
 
@@ -23,13 +24,79 @@ def _dates(text: str) -> list[dt.date]:
     return [_date(part.strip()) for part in text.split(",") if part.strip()]
 
 
+HELP = {
+    "generate": (
+        "write the built-in synthetic world to data/raw/synthetic/",
+        "Writes transactions, events, customers and contacts of a synthetic shop (generate.* params),\n"
+        "and its ground truth to data/truth/ (never read by the pipeline).",
+        "churn generate",
+    ),
+    "ingest": (
+        "validate and type the raw tables into data/interim/",
+        "Maps columns (data.columns), types and checks every row; bad rows fail the run or go to\n"
+        "data/interim/quarantine.csv (data.on_bad_rows). reports/ingest.json accounts for every row.",
+        "churn ingest",
+    ),
+    "features": (
+        "point-in-time snapshots at the training and test cutoffs",
+        "Without options: the DVC stage (data/processed/snapshots.parquet and cutoffs.json).\n"
+        "With --transactions or --cutoffs: snapshots of any file and days, written to --output only.",
+        "churn features --cutoffs 2024-06-30,2024-09-30 --output snapshots.parquet",
+    ),
+    "train": (
+        "train the calibrated LightGBM model, save models/, log an MLflow run",
+        "Fits BG/NBD prior + LightGBM + calibrator on the training snapshots (train.* params).",
+        "churn train",
+    ),
+    "evaluate": (
+        "out-of-time metrics and plots against the baselines; champion decision",
+        "Writes reports/metrics.json, reports/plots/ and reports/figures/, logs them to MLflow.",
+        "churn evaluate",
+    ),
+    "score": (
+        "risk, reasons, value and retention action per customer",
+        "Without options: the DVC stage (every customer with history, newest day, local model).\n"
+        "--transactions, --customers, --as-of and --model score something else; with --transactions\n"
+        "or --customers, --output is required so the pipeline's scores are left as DVC wrote them.",
+        "churn score --customers list.csv --model models:/churn-model@champion --output list_scores.csv",
+    ),
+    "report": (
+        "retention KPIs, cohorts and action summary; reports/index.html",
+        "Writes reports/kpis.json, reports/report/ and the offline page reports/index.html.",
+        "churn report",
+    ),
+    "summary": (
+        "print the headline metrics and where the outputs are",
+        "Reads the outputs of the last `dvc repro`; changes nothing.",
+        "churn summary",
+    ),
+}
+
+
+def _subparser(sub, name: str) -> argparse.ArgumentParser:
+    short, description, example = HELP[name]
+    return sub.add_parser(
+        name,
+        help=short,
+        description=f"{short[0].upper()}{short[1:]}.\n\n{description}",
+        epilog=f"example:\n  {example}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="churn", description="Churn prediction pipeline stages.")
+    parser = argparse.ArgumentParser(
+        prog="churn",
+        description="Churn prediction pipeline: each DVC stage is one `churn <stage>` command.",
+        epilog="example:\n  dvc repro          # every stage, in order\n  churn score --help",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--debug", action="store_true", help="show the full traceback on errors")
+    parser.add_argument("--json", action="store_true", help="print the stage's full result as JSON")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("generate", help="write the built-in synthetic world to data/raw/synthetic/")
-    sub.add_parser("ingest", help="validate and type the raw tables into data/interim/")
-    features = sub.add_parser("features", help="point-in-time snapshots at the training and test cutoffs")
+    for name in ("generate", "ingest"):
+        _subparser(sub, name)
+    features = _subparser(sub, "features")
     features.add_argument(
         "--transactions", help="snapshots of this transactions file (mapped by params) instead of data/interim/"
     )
@@ -41,18 +108,20 @@ def build_parser() -> argparse.ArgumentParser:
     features.add_argument(
         "--output", type=Path, help="write snapshots here (.csv or .parquet); needed with the options above"
     )
-    sub.add_parser("train", help="train LightGBM, save models/model.txt, log an MLflow run")
-    sub.add_parser("evaluate", help="out-of-time metrics and plots; champion decision")
-    score = sub.add_parser("score", help="risk, reasons, value and retention action per customer")
+    for name in ("train", "evaluate"):
+        _subparser(sub, name)
+    score = _subparser(sub, "score")
     score.add_argument(
         "--transactions", help="score this transactions file (mapped by params) instead of data/interim/"
     )
     score.add_argument("--customers", type=Path, help="CSV or Parquet list with a customer_id column: score just these")
     score.add_argument("--as-of", type=_date, help="last day of history to score with (default: newest in data)")
     score.add_argument("--model", help="MLflow model URI, e.g. models:/churn-model@champion (default: models/)")
-    score.add_argument("--output", type=Path, help="write scores here (.csv or .parquet) instead of data/scores/")
-    sub.add_parser("report", help="retention KPIs, cohorts and action summary; reports/index.html")
-    sub.add_parser("summary", help="print the headline metrics and where the outputs are")
+    score.add_argument(
+        "--output", type=Path, help="write scores here (.csv or .parquet); needed with --transactions or --customers"
+    )
+    for name in ("report", "summary"):
+        _subparser(sub, name)
     return parser
 
 
@@ -67,6 +136,7 @@ def _output(path: Path | None) -> Path | None:
 
 def _run(args: argparse.Namespace) -> dict:
     # Imported here so `churn --help` stays fast and a stage loads only what it needs.
+    from churn import layout
     from churn.config import load_params, project_root
 
     root = project_root()
@@ -80,6 +150,11 @@ def _run(args: argparse.Namespace) -> dict:
 
     stage = importlib.import_module(f"churn.stages.{args.command}")
     if args.command == "score":
+        if (args.transactions or args.customers) and args.output is None:
+            raise ChurnError(
+                f"--transactions and --customers need --output, so the pipeline's {layout.SCORES_CSV} is left as "
+                "DVC wrote it"
+            )
         return stage.run(
             root,
             params,
@@ -98,6 +173,7 @@ def _run(args: argparse.Namespace) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    started = time.perf_counter()
     try:
         result = _run(args)
     except ChurnError as exc:
@@ -117,8 +193,14 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
-    if result:
+    for warning in result.get("warnings") or []:
+        print(f"churn {args.command}: warning: {warning}", file=sys.stderr)
+    if args.json:
         print(json.dumps(result, indent=2, default=str))
+    elif result:
+        from churn.status_line import status_line
+
+        print(status_line(args.command, result, time.perf_counter() - started))
     return 0
 
 

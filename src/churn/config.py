@@ -141,6 +141,7 @@ class ActionSettings(_Strict):
 class ValueSettings(_Strict):
     clv_horizon_days: int = Field(365, gt=0)
     margin: float = Field(0.3, gt=0, le=1)
+    currency: str | None = Field(None, max_length=12)  # e.g. EUR: said after amounts in reasons and the report
 
 
 class MlflowSettings(_Strict):

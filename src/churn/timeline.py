@@ -29,6 +29,11 @@ def as_of_day(cutoff: pd.Timestamp) -> dt.date:
     return (pd.Timestamp(cutoff) - DAY).date()
 
 
+def days_past_data(cutoff: pd.Timestamp, newest_timestamp: pd.Timestamp) -> int:
+    """Whole days between the data's last day and the as-of day of `cutoff` (0 or less: inside the data)."""
+    return (as_of_day(cutoff) - pd.Timestamp(newest_timestamp).date()).days
+
+
 def scoring_cutoff(newest_timestamp: pd.Timestamp) -> pd.Timestamp:
     """The newest cutoff the data supports: midnight after its newest timestamp's date."""
     return cutoff_for_as_of(pd.Timestamp(newest_timestamp).date())

@@ -14,27 +14,31 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import io
 import json
+import logging
 import os
 import subprocess
 import tempfile
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-# Nothing phones home: set before mlflow is imported.
-os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-os.environ.setdefault("DO_NOT_TRACK", "true")
+import lightgbm as lgb
+import mlflow
+import mlflow.pyfunc
+import pandas as pd
+from mlflow.models import infer_signature
+from mlflow.tracking import MlflowClient
 
-import lightgbm as lgb  # noqa: E402
-import mlflow  # noqa: E402
-import mlflow.pyfunc  # noqa: E402
-import pandas as pd  # noqa: E402
-from mlflow.models import infer_signature  # noqa: E402
-from mlflow.tracking import MlflowClient  # noqa: E402
+from churn.config import MlflowSettings
+from churn.errors import ChurnError
 
-from churn.config import MlflowSettings  # noqa: E402
-from churn.errors import ChurnError  # noqa: E402
+# What a user cannot act on stays out of a stage's output: mlflow's advice to type-hint the
+# pyfunc (its input is a plain frame of features), its cloudpickle notes, its INFO lines.
+warnings.filterwarnings("ignore", message=r".*Add type hints to the `predict` method", category=UserWarning)
+logging.getLogger("mlflow").setLevel(logging.ERROR)
 
 CHAMPION = "champion"
 MODEL_HASH_TAG = "model_sha256"
@@ -220,16 +224,17 @@ def log_training(
         for path in artifacts:
             mlflow.log_artifact(str(path))
         signature = infer_signature(example, model.predict_proba(example))
-        info = mlflow.pyfunc.log_model(
-            name="model",
-            python_model=ChurnPyfunc(),
-            artifacts={"booster": str(model_dir / "model.txt"), "meta": str(model_dir / "model.json")},
-            code_paths=[str(Path(__file__).resolve().parent)],
-            signature=signature,
-            input_example=example,
-            pip_requirements=_pip_requirements(),
-            registered_model_name=settings.registered_model,
-        )
+        with contextlib.redirect_stderr(io.StringIO()):  # "Created version 2 of ...": the run says so
+            info = mlflow.pyfunc.log_model(
+                name="model",
+                python_model=ChurnPyfunc(),
+                artifacts={"booster": str(model_dir / "model.txt"), "meta": str(model_dir / "model.json")},
+                code_paths=[str(Path(__file__).resolve().parent)],
+                signature=signature,
+                input_example=example,
+                pip_requirements=_pip_requirements(),
+                registered_model_name=settings.registered_model,
+            )
         return run.info.run_id, str(info.registered_model_version)
 
 

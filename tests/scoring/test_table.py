@@ -84,10 +84,11 @@ def test_every_requested_customer_once_with_status_risk_and_value(settings):
 def test_reasons_come_from_the_models_contributions_and_lapsed_customers_get_their_own(settings):
     m = model()
     out = score_table(snapshot(), m, settings, cutoff=CUTOFF).table.set_index("customer_id")
-    assert out.loc["A", "reason_1"] == "3 support tickets in the last 180 days (raises risk)"
+    assert out.loc["A", "reason_1"] == "3 support tickets in the last 180 days"
     # Support tickets drive A's risk, so the playbook's service call (top_driver: service) fits.
     assert out.loc["A", "recommended_action"] == "service_call"
-    assert out.loc["A", "action_reason"].endswith("(3 support tickets in the last 180 days (raises risk))")
+    assert out.loc["A", "action_reason"].endswith("(3 support tickets in the last 180 days)")
+    assert out.loc["A", "protective_factor"] == "no purchase for 12 days"  # its contribution is negative
     assert out.loc["C", "reason_1"] == "no purchase for 400 days (lapsed)"
     assert out.loc["C", "recommended_action"] == "win_back"
     # Only customers who get an action are explained, each once.

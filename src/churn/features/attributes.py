@@ -9,12 +9,19 @@ from __future__ import annotations
 
 import ibis
 
+from churn.features.phrases import Phrase
 from churn.features.rfm import days_before
 
 FEATURES = {
     "loyalty_member": "1 for a loyalty-programme member, 0 otherwise",
     "tier": "the customer's tier as text (a categorical model input)",
     "signup_age_days": "days from the signup date to the cutoff",
+}
+
+PHRASES = {
+    "loyalty_member": Phrase("a loyalty member", "flag", "relationship", negative="not a loyalty member"),
+    "tier": Phrase("tier {v}", "text", "relationship", unknown="no tier"),
+    "signup_age_days": Phrase("signed up {v} day[s] ago", "days", "relationship", unknown="no signup date"),
 }
 CATEGORICAL = ("tier",)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import ibis
 
 from churn.features.history import Window
+from churn.features.phrases import Phrase
 
 WINDOW_DAYS = (30, 90, 180)
 TREND_DAYS = 90  # the last 90 days against the 90 days before them
@@ -22,6 +23,26 @@ FEATURES = {
     "monetary_trend": (
         f"net spend in the last {TREND_DAYS} days (a) against the {TREND_DAYS} before (b): (a - b) / (|a| + |b|); "
         "null when both are 0"
+    ),
+}
+
+PHRASES = {
+    **{
+        f"frequency_{d}d": Phrase(f"{{v}} transaction[s] in the last {d} days", "count", "frequency")
+        for d in WINDOW_DAYS
+    },
+    **{f"monetary_{d}d": Phrase(f"spent {{v}} in the last {d} days", "money", "value") for d in WINDOW_DAYS},
+    "frequency_trend": Phrase(
+        f"transactions {{v}} in the last {TREND_DAYS} days against the {TREND_DAYS} before",
+        "trend",
+        "frequency",
+        unknown=f"no transaction in the last {2 * TREND_DAYS} days",
+    ),
+    "monetary_trend": Phrase(
+        f"spend {{v}} in the last {TREND_DAYS} days against the {TREND_DAYS} before",
+        "trend",
+        "value",
+        unknown=f"no spend in the last {2 * TREND_DAYS} days",
     ),
 }
 

@@ -14,6 +14,7 @@ from ibis import _
 
 from churn.features.behaviour import TREND_DAYS, trend
 from churn.features.history import Measure, Window, aggregates_by_cutoff
+from churn.features.phrases import Phrase
 from churn.features.rfm import days_before
 
 # event_type -> the plural used in feature names.
@@ -31,6 +32,35 @@ FEATURES = {
     },
     **{f"{p}_{SERVICE_DAYS}d": f"'{t}' events in the last {SERVICE_DAYS} days" for t, p in SERVICE_TYPES.items()},
     "days_since_event": "days from the last event of any type to the cutoff (null without events)",
+}
+
+_SAID = {
+    "events": "engagement event[s]",
+    "logins": "login[s]",
+    "email_opens": "email[s] opened",
+    "email_clicks": "email click[s]",
+}
+_TREND_SAID = {"events": "engagement", "logins": "logins", "email_opens": "email opens", "email_clicks": "email clicks"}
+PHRASES = {
+    **{
+        f"{name}_{d}d": Phrase(f"{{v}} {said} in the last {d} days", "count", "engagement")
+        for name, said in _SAID.items()
+        for d in RECENT_DAYS
+    },
+    **{
+        f"{name}_trend": Phrase(
+            f"{said} {{v}} in the last {TREND_DAYS} days against the {TREND_DAYS} before",
+            "trend",
+            "engagement",
+            unknown=f"no {said} in the last {2 * TREND_DAYS} days",
+        )
+        for name, said in _TREND_SAID.items()
+    },
+    f"support_tickets_{SERVICE_DAYS}d": Phrase(
+        f"{{v}} support ticket[s] in the last {SERVICE_DAYS} days", "count", "service"
+    ),
+    f"complaints_{SERVICE_DAYS}d": Phrase(f"{{v}} complaint[s] in the last {SERVICE_DAYS} days", "count", "service"),
+    "days_since_event": Phrase("no engagement for {v} day[s]", "days", "engagement", unknown="no engagement on record"),
 }
 
 COUNT_FEATURES = tuple(n for n in FEATURES if not n.endswith("_trend") and n != "days_since_event")

@@ -14,6 +14,7 @@ from ibis import _
 
 from churn.features.activity import activity_rows
 from churn.features.history import Measure, aggregate_at_cutoffs
+from churn.features.phrases import Phrase
 
 SECONDS_PER_DAY = 86400.0
 
@@ -26,6 +27,17 @@ FEATURES = {
     "monetary_mean": "average order value: the mean purchase amount (refunds excluded)",
     "monetary_max": "the largest purchase amount",
     "refund_share": "share of transactions that are refunds (amount < 0)",
+}
+
+PHRASES = {
+    "recency_days": Phrase("no purchase for {v} day[s]", "days", "frequency"),
+    "tenure_days": Phrase("a customer for {v} day[s]", "days", "relationship"),
+    "frequency": Phrase("{v} transaction[s] in all", "count", "frequency"),
+    "active_days": Phrase("bought on {v} different day[s]", "count", "frequency"),
+    "monetary_total": Phrase("spent {v} in all", "money", "value"),
+    "monetary_mean": Phrase("average purchase {v}", "money", "value", unknown="no purchase yet, only refunds"),
+    "monetary_max": Phrase("largest purchase {v}", "money", "value"),
+    "refund_share": Phrase("{v} of their transactions were refunds", "share", "service"),
 }
 
 _PURCHASE = ibis.ifelse(_.amount > 0, _.amount, None)

@@ -15,6 +15,7 @@ import pandas as pd
 from ibis import _
 
 from churn.features.history import Measure, aggregates_by_cutoff
+from churn.features.phrases import Phrase
 from churn.features.rfm import SECONDS_PER_DAY, days_before, ratio
 
 FEATURES = {
@@ -26,6 +27,21 @@ FEATURES = {
     "month to the month of the last instant before the cutoff",
     "category_count": "distinct categories with a purchase (only when transactions have a category)",
     "channel_count": "distinct channels with a purchase (only when transactions have a channel)",
+}
+
+PHRASES = {
+    "interpurchase_days": Phrase(
+        "usually buys every {v} day[s]", "days", "frequency", unknown="bought on one day only"
+    ),
+    "interpurchase_std_days": Phrase(
+        "irregular buyer: gaps vary by {v} day[s]", "days", "frequency", unknown="too few purchases to see a rhythm"
+    ),
+    "overdue_ratio": Phrase(
+        "{v} times their usual gap since the last purchase", "ratio", "frequency", unknown="bought on one day only"
+    ),
+    "active_month_share": Phrase("active in {v} of their months", "share", "frequency"),
+    "category_count": Phrase("buys in {v} categor[y|ies]", "count", "value"),
+    "channel_count": Phrase("buys through {v} channel[s]", "count", "engagement"),
 }
 BREADTH = {"category": "category_count", "channel": "channel_count"}  # optional column -> feature
 

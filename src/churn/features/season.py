@@ -16,9 +16,15 @@ from collections.abc import Iterable, Sequence
 import ibis
 import pandas as pd
 
+from churn.features.phrases import Phrase
+
 FEATURES = {
     "cutoff_month": "calendar month (1-12) of the snapshot's as-of day, the last day of history: "
     "lets the model learn the yearly season of the label window",
+}
+
+PHRASES = {
+    "cutoff_month": Phrase("the time of year ({v})", "month", "season"),
 }
 
 

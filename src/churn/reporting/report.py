@@ -15,8 +15,8 @@ from churn.config import Params
 from churn.reporting import figures
 from churn.reporting.cohorts import cohort_retention
 from churn.reporting.kpis import json_safe, period_kpis, trailing_year
+from churn.reporting.latest_scores import action_summary, risk_by_segment, scoring_summary, segment_column
 from churn.reporting.page import PageFigure, ReportContent, render_page
-from churn.reporting.scores import action_summary, risk_by_segment, scoring_summary, segment_column
 from churn.timeline import as_of_day
 
 

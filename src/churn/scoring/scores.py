@@ -30,6 +30,7 @@ SCORES_TABLE_COLUMNS = [
     "model_clv",
     "value_at_risk",
     *REASON_COLUMNS,
+    "protective_factor",
     "recommended_action",
     "action_reason",
     "expected_net_benefit",

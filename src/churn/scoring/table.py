@@ -13,14 +13,16 @@ from tqdm import tqdm
 from churn.actions.control import recently_contacted
 from churn.actions.plan import assign_groups, plan_actions, unavailable_actions
 from churn.config import Params
+from churn.errors import ChurnError
 from churn.modeling.model import ChurnModel
 from churn.scoring.reasons import top_reasons
 from churn.scoring.scores import REASON_COLUMNS, SCORES_TABLE_COLUMNS, Scored, risk_columns, with_status
 from churn.scoring.value import customer_value
+from churn.timeline import as_of_day
 
 CHUNK_ROWS = 200_000  # rows per prediction batch: memory stays flat as the list grows
 MAX_PLAN_ROUNDS = 3  # optimistic rounds; most customers settle in the first two
-EXPLAINED = [*REASON_COLUMNS, "top_driver"]
+EXPLAINED = [*REASON_COLUMNS, "protective_factor", "top_driver"]
 
 
 def score_table(
@@ -39,6 +41,11 @@ def score_table(
     `probability` (per customer_id) skips prediction when the engine already applied the
     model; `contacts` (the contact log) decides who was contacted too recently to contact again.
     """
+    if not snapshot["is_active"].any():
+        raise ChurnError(
+            f"nobody is active as of {as_of_day(cutoff)}: no customer has a transaction in the "
+            f"{params.churn.active_days} days before it (churn.active_days); choose a later --as-of"
+        )
     frame = with_status(snapshot, requested, cutoff)
     for col in ("r_score", "f_score", "m_score"):  # stay whole numbers when unknown customers leave gaps
         frame[col] = frame[col].astype("Int8")
@@ -106,7 +113,7 @@ def plan_with_reasons(
     explained = []
 
     def explain(rows: np.ndarray) -> None:
-        reasons = explain_rows(model, frame.iloc[rows])
+        reasons = explain_rows(model, frame.iloc[rows], params.value.currency)
         frame.loc[reasons.index, EXPLAINED] = reasons[EXPLAINED]
         explained.append(reasons)
         pending[rows] = False
@@ -127,10 +134,10 @@ def plan_with_reasons(
     return plan, _stack(explained)
 
 
-def explain_rows(model: ChurnModel, rows: pd.DataFrame) -> pd.DataFrame:
-    """reason_1..3 and top_driver for these rows, from the model's contributions."""
+def explain_rows(model: ChurnModel, rows: pd.DataFrame, currency: str | None = None) -> pd.DataFrame:
+    """reason_1..3, protective_factor and top_driver for these rows, from the model's contributions."""
     contributions, values = model.contributions(rows, CHUNK_ROWS)
-    return top_reasons(contributions, values, list(values.columns))
+    return top_reasons(contributions, values, list(values.columns), currency)
 
 
 def _stack(parts: list[pd.DataFrame]) -> pd.DataFrame:

@@ -19,7 +19,7 @@ from churn.inputs import tables as inputs
 from churn.inputs.scoring import customer_list, scoring_snapshot
 from churn.scoring.scores import score_summary
 from churn.scoring.table import score_table
-from churn.timeline import cutoff_for_as_of, scoring_cutoff
+from churn.timeline import cutoff_for_as_of, days_past_data, scoring_cutoff
 
 
 def run(
@@ -35,7 +35,8 @@ def run(
 ) -> dict:
     model = model_input.load(root, model_uri)
     con, tx, events, customer_table, counts = inputs.tables(root, params, transactions)
-    cutoff = cutoff_for_as_of(as_of) if as_of else scoring_cutoff(inputs.time_span(con, tx)[1])
+    newest = inputs.time_span(con, tx)[1]
+    cutoff = cutoff_for_as_of(as_of) if as_of else scoring_cutoff(newest)
     snapshot, probability = scoring_snapshot(root, params, con, (tx, events, customer_table), cutoff, model, model_uri)
     requested, duplicates = customer_list(customers) if customers is not None else (None, 0)
 
@@ -63,4 +64,10 @@ def run(
         outputs=[str(t.relative_to(root)) if t.is_relative_to(root) else str(t) for t in targets],
     )
     io.write_json(summary, targets[0].with_suffix(".summary.json"))
+    late = days_past_data(cutoff, newest)
+    if late > 0:  # said, not stored: the files stay the same whatever day the run happens
+        summary["warnings"] = [
+            f"--as-of {as_of} is {late} days after the data's last day ({newest.date()}): every customer "
+            "looks that much longer without a purchase, so risks are overstated"
+        ]
     return summary

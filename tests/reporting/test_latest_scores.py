@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from churn.errors import ChurnError
-from churn.reporting.scores import action_summary, risk_by_segment, scoring_summary
+from churn.reporting.latest_scores import action_summary, risk_by_segment, scoring_summary
 
 
 def scores(**extra) -> pd.DataFrame:
