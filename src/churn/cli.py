@@ -53,6 +53,20 @@ HELP = {
         "Writes reports/metrics.json, reports/plots/ and reports/figures/, logs them to MLflow.",
         "churn evaluate",
     ),
+    "campaigns": (
+        "what past campaigns achieved: each action against its control group, per segment",
+        "Measures every campaign in the contacts table whose outcome window has closed: retention of\n"
+        "treatment and control, incremental retention with a 95% interval, customers kept, margin, cost,\n"
+        "ROI. Writes reports/campaigns.json and reports/campaign_effects.csv; churn score learns from them.",
+        "churn campaigns",
+    ),
+    "campaign": (
+        "turn an executed scores file into contact-log rows",
+        "`churn campaign log SCORES --date D --output contacts.csv`: one row per customer contacted\n"
+        "(treatment) or held back (control, with the action held back) in the campaign actions.campaign.\n"
+        "Append the rows to your contacts table after the campaign ran, then rerun the pipeline.",
+        "churn campaign log data/scores/churn_scores.csv --date 2025-01-06 --output new_contacts.csv",
+    ),
     "score": (
         "risk, reasons, value and retention action per customer",
         "Without options: the DVC stage (every customer with history, newest day, local model).\n"
@@ -108,8 +122,14 @@ def build_parser() -> argparse.ArgumentParser:
     features.add_argument(
         "--output", type=Path, help="write snapshots here (.csv or .parquet); needed with the options above"
     )
-    for name in ("train", "evaluate"):
+    for name in ("train", "evaluate", "campaigns"):
         _subparser(sub, name)
+    campaign = _subparser(sub, "campaign")
+    campaign_sub = campaign.add_subparsers(dest="campaign_command", required=True)
+    log = campaign_sub.add_parser("log", help="contact-log rows from an executed scores file")
+    log.add_argument("scores", type=Path, help="the scores file the campaign executed (.csv or .parquet)")
+    log.add_argument("--date", type=_date, required=True, help="the day the campaign ran, e.g. 2025-01-06")
+    log.add_argument("--output", type=Path, required=True, help="where to write the rows (.csv or .parquet)")
     score = _subparser(sub, "score")
     score.add_argument(
         "--transactions", help="score this transactions file (mapped by params) instead of data/interim/"
@@ -164,6 +184,8 @@ def _run(args: argparse.Namespace) -> dict:
             model_uri=args.model,
             output=_output(args.output),
         )
+    if args.command == "campaign":
+        return stage.run(root, params, scores=args.scores.resolve(), date=args.date, output=_output(args.output))
     if args.command == "features":
         return stage.run(
             root, params, transactions=args.transactions, cutoffs=args.cutoffs, output=_output(args.output)

@@ -171,6 +171,18 @@ class SparkSettings(_Strict):
         return self
 
 
+class CampaignSettings(_Strict):
+    # Measured effects replace the playbook's guessed success rates, shrunk towards them: the
+    # guess counts as this many would-be churners of evidence (campaigns/rates.py).
+    prior_weight: float = Field(200.0, ge=0)
+    # The segment field whose measured effects the plan uses per customer (and where an
+    # action measured as harmful is never offered); effects are reported for every field.
+    plan_segment: Literal["risk_tier", "rfm_segment", "top_driver", "loyalty_member"] = "rfm_segment"
+    learn: bool = True  # false: plan with the playbook's guesses even when campaigns were measured
+    # Cells with fewer control customers are reported as "too few to tell" and never steer the plan.
+    min_control: int = Field(100, ge=0)
+
+
 Engine = Literal["duckdb", "spark"]
 
 
@@ -184,6 +196,7 @@ class Params(_Strict):
     train: TrainSettings = TrainSettings()
     score: ScoreSettings = ScoreSettings()
     actions: ActionSettings
+    campaigns: CampaignSettings = CampaignSettings()
     value: ValueSettings = ValueSettings()
     mlflow: MlflowSettings = MlflowSettings()
     report: ReportSettings = ReportSettings()

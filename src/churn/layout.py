@@ -4,6 +4,7 @@ from pathlib import Path
 
 RAW_SYNTHETIC = Path("data/raw/synthetic")
 TRUTH = Path("data/truth/ground_truth.csv")
+CAMPAIGN_TRUTH = Path("data/truth/campaigns.csv")
 INTERIM = Path("data/interim")
 INTERIM_TRANSACTIONS = INTERIM / "transactions.parquet"
 INTERIM_EVENTS = INTERIM / "events.parquet"
@@ -18,6 +19,9 @@ MODEL_META = Path("models/model.json")
 METRICS = Path("reports/metrics.json")
 PLOTS = Path("reports/plots")
 FIGURES = Path("reports/figures")
+CAMPAIGNS = Path("reports/campaigns.json")
+CAMPAIGN_EFFECTS = Path("reports/campaign_effects.csv")
+CAMPAIGN_OUTCOMES = Path("data/processed/campaign_outcomes.parquet")
 SCORES_CSV = Path("data/scores/churn_scores.csv")
 SCORES_PARQUET = Path("data/scores/churn_scores.parquet")
 KPIS = Path("reports/kpis.json")

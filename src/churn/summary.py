@@ -25,10 +25,12 @@ def headline(root: Path) -> str:
         "  actions: " + ", ".join(f"{a} {n}" for a, n in summary["actions"].items() if a != "no_action"),
         f"  spend {summary['spend']:,.0f} of {summary['budget']:,.0f}; expected customers retained "
         f"{summary['expected_customers_retained']:,.0f}, revenue kept {summary['expected_revenue_kept']:,.0f}",
+        *_campaign_lines(root),
         "Outputs:",
         f"  scores   {layout.SCORES_CSV} (and .parquet, .summary.json)",
         f"  metrics  {layout.METRICS}, plots {layout.PLOTS}/, figures {layout.FIGURES}/",
         f"  report   {layout.REPORT_PAGE} (open in a browser), KPIs {layout.KPIS}",
+        f"  campaigns {layout.CAMPAIGNS}, every action x segment in {layout.CAMPAIGN_EFFECTS}",
         f"  model    {layout.MODEL}; MLflow runs in mlflow.db (make ui)",
     ]
     return "\n".join(lines)
@@ -46,3 +48,21 @@ def _metric_lines(metrics: dict) -> list[str]:
             line += f"  Brier {m['brier']:.3f}" + (f"  ECE {m['ece']:.3f}" if "ece" in m else "")
         out.append(line)
     return out
+
+
+def _campaign_lines(root: Path) -> list[str]:
+    """The newest closed campaign: per action, incremental customers kept and ROI, measured
+    against its control group."""
+    path = root / layout.CAMPAIGNS
+    last = io.read_json(path).get("last_closed", {}) if path.is_file() else {}
+    if not last.get("campaign"):
+        return ["Past campaigns: none measured yet (no contacts with a campaign and a control group)"]
+    lines = [f"Last closed campaign {last['campaign']}, against its control group:"]
+    for action, cell in sorted(last["actions"].items()):
+        roi = "n/a" if cell["roi"] is None else f"{cell['roi']:+.0%}"
+        lines.append(
+            f"  {action:<19} kept {cell['incremental_customers']:+,.0f} customers "
+            f"({cell['incremental_retention']:+.1%}, 95% {cell['ci_low']:+.1%} to {cell['ci_high']:+.1%}), "
+            f"ROI {roi}, {cell['verdict']}"
+        )
+    return lines

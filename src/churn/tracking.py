@@ -20,7 +20,6 @@ import logging
 import os
 import subprocess
 import tempfile
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -35,9 +34,8 @@ from mlflow.tracking import MlflowClient
 from churn.config import MlflowSettings
 from churn.errors import ChurnError
 
-# What a user cannot act on stays out of a stage's output: mlflow's advice to type-hint the
-# pyfunc (its input is a plain frame of features), its cloudpickle notes, its INFO lines.
-warnings.filterwarnings("ignore", message=r".*Add type hints to the `predict` method", category=UserWarning)
+# What a user cannot act on stays out of a stage's output: mlflow's cloudpickle notes and
+# INFO lines.
 logging.getLogger("mlflow").setLevel(logging.ERROR)
 
 CHAMPION = "champion"
@@ -151,7 +149,7 @@ class ChurnPyfunc(mlflow.pyfunc.PythonModel):
         booster_text = Path(context.artifacts["booster"]).read_text(encoding="utf-8")
         self.model = ChurnModel.from_parts(booster_text, meta)
 
-    def predict(self, context, model_input, params=None):
+    def predict(self, context, model_input: pd.DataFrame, params=None):  # the hint keeps mlflow quiet
         frame = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)
         return self.model.predict_proba(_categoricals(frame))
 
@@ -263,6 +261,20 @@ def log_evaluation(
         for artifact_dir, paths in artifacts.items():
             for path in paths:
                 mlflow.log_artifact(str(path), artifact_path=artifact_dir or None)
+
+
+@_store_errors
+def log_campaigns(
+    experiment_id: str, run_name: str, metrics: dict[str, float], tags: dict[str, str], artifacts: list[Path]
+) -> str:
+    """One run per measurement of past campaigns: pooled effects per action as metrics, the
+    effects table and summary as files. Returns the run id."""
+    with mlflow.start_run(experiment_id=experiment_id, run_name=run_name) as run:
+        mlflow.set_tags(tags)
+        mlflow.log_metrics(metrics)
+        for path in artifacts:
+            mlflow.log_artifact(str(path), artifact_path="campaigns")
+        return run.info.run_id
 
 
 @_store_errors

@@ -106,3 +106,20 @@ def test_control_group_gets_no_action():
 def test_fallback_must_close_the_playbook():
     with pytest.raises(ValueError, match="fallback"):
         settings(playbook=PLAYBOOK[:-1])
+
+
+def test_the_control_group_is_planned_then_held_back_with_its_shadow_action():
+    data = frame()
+    everyone = plan_actions(data, settings(), pd.Index([]))
+    group = pd.Series(["treatment", "control", "treatment", "control", pd.NA, "treatment"], dtype="string")
+    held = plan_actions(data, settings(), pd.Index([]), group=group)
+    # b and d are held back from exactly what they would have got; nobody else changes.
+    assert held.loc[[1, 3], "held_out_action"].tolist() == everyone.loc[[1, 3], "recommended_action"].tolist()
+    assert held.loc[[1, 3], "recommended_action"].tolist() == ["no_action", "no_action"]
+    assert held.loc[1, "action_reason"] == "control group of campaign 'test': held out from offer to measure its effect"
+    assert held.loc[[0, 2, 5], "recommended_action"].tolist() == everyone.loc[[0, 2, 5], "recommended_action"].tolist()
+    assert held["held_out_action"].isna().tolist() == [True, False, True, False, True, True]
+    assert held.loc[[1, 3], "priority"].isna().all() and (held.loc[[1, 3], "expected_net_benefit"] == 0).all()
+    # Moved into treatment, a control customer gets their shadow action.
+    moved = plan_actions(data, settings(), pd.Index([]), group=group.where(group.index != 1, "treatment"))
+    assert moved.loc[1, "recommended_action"] == held.loc[1, "held_out_action"]

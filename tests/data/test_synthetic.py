@@ -243,9 +243,36 @@ def test_invariants_hold_for_any_arguments(n, days, seed, start):
 
 def test_recent_contacts_for_fatigue_rules():
     world = generate_world(4000, date(2023, 1, 1), 730, 7)
-    contacts = world.contacts
+    contacts = world.contacts[world.contacts["campaign"].isna()]
     window_end = pd.Timestamp("2023-01-01") + pd.Timedelta(days=730)
     assert contacts["timestamp"].between(window_end - pd.Timedelta(days=60), window_end, inclusive="left").all()
     assert set(contacts["customer_id"]) <= set(world.customers["customer_id"])
     assert 0.05 < len(contacts) / len(world.customers) < 0.15
     assert set(contacts["channel"]) <= {"email", "phone"}
+
+
+def test_past_campaigns_have_control_groups_and_known_effects_that_differ_by_customer():
+    world = generate_world(4000, date(2023, 1, 1), 730, 7)
+    rows = world.contacts[world.contacts["campaign"].notna()]
+    truth = world.campaign_truth
+    assert rows["campaign"].nunique() == 7 and len(rows) == len(truth)
+    assert 0.25 < (rows["group"] == "control").mean() < 0.35
+    assert rows.loc[rows["group"] == "control", "channel"].isna().all()  # held back: never sent
+    # Every action meets every kind of customer it can affect; effects differ by kind.
+    by_kind = truth.groupby("kind")["true_effect"]
+    assert by_kind.mean()["persuadable"] > 0.03 and by_kind.max()["sure_thing"] == 0.0
+    assert by_kind.mean()["sleeping_dog"] < -0.05 and by_kind.max()["lost_cause"] == 0.0
+    assert truth.groupby("action")["kind"].nunique().min() >= 3
+    # Effects act on the world itself: treated persuadables buy in the window more often than
+    # their control group, treated sleeping dogs less often.
+    tx = world.transactions[world.transactions["status"] == "Completed"]
+    window = truth.merge(tx[["customer_id", "timestamp"]], on="customer_id")
+    days = (window["timestamp"] - window["campaign_date"]).dt.days
+    bought = window[(days >= 0) & (days < 90)][["campaign", "customer_id"]].drop_duplicates().assign(bought=1)
+    seen = truth.merge(bought, on=["campaign", "customer_id"], how="left").fillna({"bought": 0})
+    rate = seen.groupby(["kind", "group"])["bought"].mean()
+    assert rate["persuadable", "treatment"] > rate["persuadable", "control"] + 0.03
+    assert rate["sleeping_dog", "treatment"] < rate["sleeping_dog", "control"] - 0.03
+    assert generate_world(500, date(2023, 1, 1), 730, 7).campaign_truth.equals(
+        generate_world(500, date(2023, 1, 1), 730, 7).campaign_truth
+    )

@@ -1,7 +1,7 @@
 import pandas as pd
 import pytest
 
-from churn.data.validation import validate_customers, validate_events, validate_transactions
+from churn.data.validation import validate_contacts, validate_customers, validate_events, validate_transactions
 from churn.errors import InputError
 
 
@@ -92,3 +92,24 @@ def test_events_and_customers(params):
     assert cu.table["customer_id"].tolist() == ["01", "02"]
     assert cu.table["loyalty_member"].tolist() == [True, False]
     assert cu.counts["rows_rejected"] == 1
+
+
+def test_campaign_contacts_name_their_group_and_an_unknown_group_is_a_bad_row(params):
+    contacts = pd.DataFrame(
+        {
+            "customer_id": ["1", "2", "3", "4"],
+            "timestamp": ["2024-03-01 10:00"] * 4,
+            "channel": ["email", "", "email", "email"],
+            "action": ["offer", "offer", "offer", "newsletter"],
+            "campaign": ["spring", "spring", "spring", ""],
+            "group": ["Treatment", "control", "holdout", ""],
+        }
+    ).astype("string")
+    quarantine = params.data.model_copy(update={"on_bad_rows": "quarantine"})
+    result = validate_contacts(contacts, quarantine, "contacts.csv")
+    assert result.table["group"].tolist()[:2] == ["treatment", "control"]  # any case
+    assert pd.isna(result.table["channel"].iloc[1])  # a control row needs no channel
+    assert pd.isna(result.table["campaign"].iloc[-1])  # a plain contact (fatigue only) stays valid
+    assert result.rejected["reason"].tolist() == ["group: expected treatment or control"]
+    with pytest.raises(InputError, match="row 4, column 'group'"):
+        validate_contacts(contacts, params.data, "contacts.csv")

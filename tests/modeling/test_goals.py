@@ -34,9 +34,21 @@ def no_dvc_env(monkeypatch):
         monkeypatch.delenv(key, raising=False)
 
 
-def test_synthetic_world_model_beats_every_baseline_and_is_calibrated(tmp_path, no_dvc_env):
-    (tmp_path / "params.yaml").write_text((ROOT / "params.yaml").read_text(encoding="utf-8"), encoding="utf-8")
-    run_stages(tmp_path, "generate", "ingest", "features", "train", "evaluate")
+@pytest.fixture(scope="module")
+def default_world(tmp_path_factory) -> Path:
+    """The shipped params.yaml (20,000 customers, past campaigns), every stage but the report."""
+    root = tmp_path_factory.mktemp("default_world")
+    saved = {k: os.environ.pop(k, None) for k in ("DVC_ROOT", "DVC_EXP_NAME", "DVC_STAGE")}
+    try:
+        (root / "params.yaml").write_text((ROOT / "params.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+        run_stages(root, "generate", "ingest", "features", "train", "evaluate", "campaigns", "score")
+    finally:
+        os.environ.update({k: v for k, v in saved.items() if v is not None})
+    return root
+
+
+def test_synthetic_world_model_beats_every_baseline_and_is_calibrated(default_world):
+    tmp_path = default_world
     metrics = json.loads((tmp_path / "reports/metrics.json").read_text())
     model = metrics["model"]
     assert set(metrics["baselines"]) == {"recency", "rfm_score", "bgnbd"}
@@ -102,3 +114,41 @@ def test_cdnow_model_matches_or_beats_bgnbd_out_of_time(tmp_path):
     assert model["top_decile_lift"] >= bg["top_decile_lift"], (model, bg)
     for name in ("recency", "rfm_score"):
         assert model["roc_auc"] > metrics["baselines"][name]["roc_auc"], name
+
+
+def test_measured_campaign_effects_cover_the_true_effects(default_world):
+    """Every action x segment cell pooled over the closed campaigns with 500+ control customers:
+    its 95% interval holds the true effect (mean over the cell's customers of the chance of a
+    purchase with the action minus without it, from data/truth/) in at least 90% of cells."""
+    from churn.campaigns.effects import ALL, SEGMENT_FIELDS, segment_values
+
+    outcomes = pd.read_parquet(default_world / "data/processed/campaign_outcomes.parquet")
+    truth = pd.read_csv(default_world / "data/truth/campaigns.csv", dtype={"customer_id": str})
+    effects = pd.read_csv(default_world / "reports/campaign_effects.csv", dtype={"segment": str})
+    cells = outcomes.merge(truth[["campaign", "customer_id", "true_effect"]], on=["campaign", "customer_id"])
+    assert len(cells) == len(outcomes)  # every measured contact has its truth
+    true = []
+    for field in (ALL, *SEGMENT_FIELDS):
+        segment = pd.Series(ALL, index=cells.index) if field == ALL else segment_values(cells[field])
+        by = cells.assign(segment=segment).groupby(["action", "segment"])["true_effect"].mean()
+        true.append(by.rename("truth").reset_index().assign(segment_by=field))
+    pooled = effects[effects["campaign"] == ALL].merge(pd.concat(true), on=["segment_by", "segment", "action"])
+    big = pooled[pooled["n_control"] >= 500]
+    covered = (big["ci_low"] <= big["truth"]) & (big["truth"] <= big["ci_high"])
+    assert len(big) >= 20 and covered.mean() >= 0.9, big.loc[~covered]
+
+
+def test_sleeping_dogs_are_found_and_left_alone_by_the_next_plan(default_world):
+    """The world's re-engagement email drives content customers away: it is measured as harmful
+    (overall and in the segments where those customers are), and the plan sends it to nobody
+    there; customers who are sleeping dogs in the truth get fewer contacts than before."""
+    summary = json.loads((default_world / "reports/campaigns.json").read_text())
+    assert summary["pooled"]["reengagement_email"]["verdict"] == "harms"
+    assert summary["pooled"]["reengagement_email"]["ci_high"] < 0
+    assert any(h.startswith("reengagement_email where rfm_segment =") for h in summary["harmful"])
+    scores = pd.read_parquet(default_world / "data/scores/churn_scores.parquet")
+    assert not (scores["recommended_action"] == "reengagement_email").any()
+    assert not (scores["held_out_action"] == "reengagement_email").any()
+    plan = json.loads((default_world / "data/scores/churn_scores.summary.json").read_text())
+    sources = {(s["action"], s["segment"]): s["source"] for s in plan["success_rates"]}
+    assert sources[("reengagement_email", "all")] == "measured"

@@ -3,8 +3,9 @@
 Pure: a frame of scored customers and the typed settings in, the action columns out.
 Rules, in order:
 1. Unknown customers (no history) get no action.
-2. A stable-hash control group (actions.control_share) gets no action, so the effect of
-   the campaign can be measured against it.
+2. A stable-hash control group (actions.control_share) is planned like everyone else but
+   gets no action; `held_out_action` names the one it would have got, so the effect of
+   each action can be measured against it.
 3. Customers contacted within actions.min_days_between_contacts get no contact action.
 4. Each playbook action is open to the customers matching all its conditions.
 5. Among those, `choose_actions` maximises total expected net benefit
@@ -20,6 +21,7 @@ import pandas as pd
 from churn.actions.control import control_group
 from churn.actions.optimize import NONE, choose_actions
 from churn.actions.playbook import condition_mask
+from churn.campaigns.rates import LearnedRates
 from churn.config import ActionSettings
 
 
@@ -74,13 +76,21 @@ def plan_actions(
     recently_contacted: pd.Index,
     pending: np.ndarray | None = None,
     group: pd.Series | None = None,
+    rates: LearnedRates | None = None,
 ) -> pd.DataFrame:
-    """recommended_action, action_reason, expected_net_benefit, priority and group per row.
+    """recommended_action, action_reason, expected_net_benefit, success_rate (the one the
+    benefit used), priority, group and held_out_action per row.
 
     Reads customer_id, status (active | lapsed | unknown), churn_probability, model_clv,
     reason_1 (when present) and any field the playbook's conditions name. See
     `eligibility` for `pending`; `group` is `assign_groups(frame, settings)`, computed
-    here when not given.
+    here when not given. `rates` (learned from past campaigns) replace the playbook's
+    guessed success rates, per customer by segment, and close actions measured as harmful
+    for a segment to that segment.
+
+    Everyone known is planned, control group included, within the budget; the control
+    group then gets no action, and `held_out_action` names the one it would have got (the
+    shadow action), so the campaign's effect can be measured per action.
     """
     actions = settings.playbook[:-1]
     fallback = settings.playbook[-1]
@@ -92,19 +102,21 @@ def plan_actions(
     p = frame["churn_probability"].to_numpy(dtype=float)
     p = np.where(frame["status"].to_numpy() == "lapsed", 1.0, p)
     value = np.nan_to_num(p * frame["model_clv"].to_numpy(dtype=float), nan=0.0)
-    success = np.array([a.success_rate for a in actions])
     cost = np.array([a.cost for a in actions])
     capacity = np.array([np.inf if a.capacity is None else a.capacity for a in actions])
-    benefit = value[:, None] * success[None, :] - cost[None, :]
+    success, harmful = success_rates(frame, actions, rates)
+    benefit = value[:, None] * success - cost[None, :]
 
-    eligible = eligibility(frame, settings, recently_contacted, pending)
-    open_to = eligible & (known & treat)[:, None]
-    choice = choose_actions(benefit, open_to, cost, capacity, settings.budget)
+    eligible = eligibility(frame, settings, recently_contacted, pending) & ~harmful
+    choice = choose_actions(benefit, eligible & known[:, None], cost, capacity, settings.budget)
+    held_out = np.where(~treat & (choice != NONE), choice, NONE)
+    choice = np.where(treat, choice, NONE)
 
     names = np.array([a.name for a in actions] + [fallback.name], dtype=object)
     chosen = np.where(choice == NONE, len(actions), choice)
     rows = np.arange(len(frame))
     net = np.where(choice == NONE, 0.0, benefit[rows, np.maximum(choice, 0)])
+    rate = np.where(choice == NONE, np.nan, success[rows, np.maximum(choice, 0)])
 
     contacted = frame["customer_id"].isin(recently_contacted).to_numpy()
     best_possible = np.where(eligible, benefit, -np.inf).max(axis=1, initial=-np.inf)
@@ -131,6 +143,14 @@ def plan_actions(
         first = frame["reason_1"].astype("string").fillna("").to_numpy()
         reason = np.where((choice != NONE) & (first != ""), reason + " (" + first + ")", reason)
 
+    shadow = names[np.where(held_out == NONE, len(actions), held_out)]
+    reason = np.where(
+        held_out != NONE,
+        f"control group of campaign '{settings.campaign}': held out from "
+        + shadow.astype(str)
+        + " to measure its effect",
+        reason,
+    )
     priority = pd.Series(pd.NA, index=frame.index, dtype="Int64")
     acted = np.flatnonzero(choice != NONE)
     order = acted[np.lexsort((frame["customer_id"].to_numpy()[acted], -net[acted]))]
@@ -140,8 +160,27 @@ def plan_actions(
             "recommended_action": pd.Series(names[chosen], index=frame.index, dtype="string"),
             "action_reason": pd.Series(reason, index=frame.index, dtype="string"),
             "expected_net_benefit": np.round(net, 2),
+            "success_rate": np.round(rate, 4),
             "priority": priority,
             "group": group,
+            "held_out_action": pd.Series(np.where(held_out != NONE, shadow, None), index=frame.index, dtype="string"),
         },
         index=frame.index,
     )
+
+
+def success_rates(frame: pd.DataFrame, actions: list, rates: LearnedRates | None) -> tuple[np.ndarray, np.ndarray]:
+    """(customers, actions) success rates and where an action is known to harm: the learned
+    rates by segment when given, else the playbook's guess for everyone."""
+    guess = np.array([a.success_rate for a in actions], dtype=float)
+    if rates is None:
+        return np.broadcast_to(guess, (len(frame), len(actions))), np.zeros((len(frame), len(actions)), bool)
+    segments = frame[rates.segment_by] if rates.segment_by in frame.columns else pd.Series(pd.NA, index=frame.index)
+    success = np.column_stack(
+        [
+            rates.rates_for(a.name, segments) if a.name in rates.overall else np.full(len(frame), g)
+            for a, g in zip(actions, guess)
+        ]
+    )
+    harmful = np.column_stack([rates.harmful_for(a.name, segments) for a in actions])
+    return success, harmful

@@ -83,6 +83,34 @@ CONTACT_WINDOW_DAYS = 60  # ... within the last this many days of the window
 CONTACT_KINDS = (("email", "newsletter"), ("email", "offer"), ("phone", "service_call"))
 CONTACT_KIND_WEIGHT = np.array([0.6, 0.3, 0.1])
 
+# --- past retention campaigns with control groups (true effects known) ------
+# Every CAMPAIGN_EVERY_DAYS a campaign reaches part of the recently active customers; a random
+# CAMPAIGN_CONTROL_SHARE of them is held out. Actions are chosen by a rule with randomness, so
+# every action meets every kind of customer. Effects act on the latent lifetime: a saved
+# customer lives (and buys) on, an annoyed one stops. The last campaign falls after the last
+# closed outcome window on purpose: its outcome is still open at the end of the data.
+CAMPAIGN_FIRST_DAY = 174
+CAMPAIGN_EVERY_DAYS = 90
+CAMPAIGN_REACH = 0.5  # share of eligible customers a campaign contacts or holds out
+CAMPAIGN_CONTROL_SHARE = 0.3
+CAMPAIGN_HORIZON_DAYS = 90  # the outcome window the truth is computed for (churn.horizon_days)
+CAMPAIGN_ACTIONS = (
+    ("service_call", "phone"),
+    ("personalised_offer", "email"),
+    ("tier_upgrade", "email"),
+    ("loyalty_invitation", "email"),
+    ("community_event", "email"),
+    ("feedback_survey", "email"),
+    ("reengagement_email", "email"),
+)
+FREQUENT_RATE = 1 / 20  # purchases per day above which a customer counts as frequent
+# P(a customer about to leave stays on | treated): base, and extra where the action fits.
+SAVE_BASE = np.array([0.2, 0.15, 0.0, 0.0, 0.3, 0.1, 0.08])
+SAVE_FIT = np.array([0.5, 0.35, 0.4, 0.3, 0.0, 0.0, 0.0])  # distress / frequent / member / non-member
+# Content customers (members who buy often and are nowhere near leaving) driven away by contact.
+ANNOY_PROB = np.array([0.15, 0.0, 0.0, 0.0, 0.0, 0.1, 0.3])
+ANNOYED_WITHIN_DAYS = 7  # an annoyed customer stops within a week of the contact
+
 # --- engagement events ----------------------------------------------------
 EVENT_TYPES = ("login", "email_open", "email_click", "support_ticket", "complaint")
 EVENT_BASE_RATE = np.array([0.001, 0.004, 0.0005, 0.0006, 0.0001])  # per day, even for light buyers
@@ -103,6 +131,7 @@ class SyntheticWorld:
     customers: pd.DataFrame
     truth: pd.DataFrame
     contacts: pd.DataFrame
+    campaign_truth: pd.DataFrame
 
 
 def _draw(rng: np.random.Generator, weights: np.ndarray, size: int) -> np.ndarray:
@@ -147,6 +176,125 @@ def _serial_text(count: int, width: int, prefix: str = "") -> pa.LargeStringArra
 def _labels(codes: np.ndarray, labels) -> pa.Array:
     dictionary = pa.array(list(labels), pa.large_string())
     return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int8)), dictionary).cast(pa.large_string())
+
+
+@dataclass(frozen=True)
+class _Campaigns:
+    stop: np.ndarray  # final latent stop (days) after every campaign's effect
+    stop_before: np.ndarray  # the stop before the last change, which drives earlier events
+    changed_at: np.ndarray  # day of the last change (inf: never changed)
+    rows: dict  # per campaign contact: day, customer, action, treated, kind, p_treated, p_control
+
+
+def _expected_retention(lam: np.ndarray, stop: np.ndarray, day: int, season: np.ndarray, days: int) -> np.ndarray:
+    """P(at least one kept purchase in [day, day + horizon)) for customers alive until `stop`."""
+    cum = np.concatenate([[0.0], np.cumsum(np.append(season, np.full(CAMPAIGN_HORIZON_DAYS, season.mean())))])
+    end = np.clip(stop, day, day + CAMPAIGN_HORIZON_DAYS)
+    lo, hi = np.floor(day).astype(np.int64), np.floor(end).astype(np.int64)
+    weight = cum[hi] - cum[lo] + (end - hi) * np.take(np.append(season, season[-1]), np.minimum(hi, days))
+    return 1.0 - np.exp(-lam * (1 - CANCEL_PROB) * np.maximum(weight, 0.0))
+
+
+def _run_campaigns(rng, days, begin, stop, lam, mu, loyal, season) -> _Campaigns:
+    """Campaigns in time order; each one's effects are in the world the next one sees."""
+    stop, stop_before = stop.copy(), stop.copy()
+    changed_at = np.full(stop.size, np.inf)
+    out = {k: [] for k in ("day", "customer", "action", "treated", "kind", "p_treated", "p_control")}
+    for day in range(CAMPAIGN_FIRST_DAY, days, CAMPAIGN_EVERY_DAYS):
+        eligible = np.flatnonzero((begin <= day - 60) & (stop > day - 180))
+        who = eligible[rng.random(eligible.size) < CAMPAIGN_REACH]
+        treated = rng.random(who.size) >= CAMPAIGN_CONTROL_SHARE
+        left = stop[who] - day  # days until the customer would leave (negative: already gone)
+        distress = (left >= 0) & (left < DISTRESS_DAYS)
+        frequent = lam[who] > FREQUENT_RATE
+        member = loyal[who]
+        weight = np.column_stack(
+            [
+                np.where(distress, 3.0, 0.2),
+                np.where(frequent, 2.0, 0.5),
+                np.where(member, 2.0, 0.1),
+                np.where(member, 0.05, 1.5),
+                np.full(who.size, 0.6),
+                np.full(who.size, 0.6),
+                np.full(who.size, 1.5),
+            ]
+        )
+        action = (np.log(weight) + rng.gumbel(size=weight.shape)).argmax(axis=1)  # sampled by weight
+        fit = np.select([action == 0, action == 1, action == 2, action == 3], [distress, frequent, member, ~member])
+        about_to_leave = (left >= 0) & (left < CAMPAIGN_HORIZON_DAYS)
+        content = (member | frequent) & (left > 365)
+        p_save = np.where(about_to_leave, SAVE_BASE[action] + SAVE_FIT[action] * fit, 0.0)
+        p_annoy = np.where(content, ANNOY_PROB[action], 0.0)
+        saved_stop = np.maximum(stop[who], day) + np.minimum(
+            rng.exponential(1.0, who.size) / mu[who], MAX_LIFETIME_DAYS
+        )
+        annoyed_stop = np.minimum(stop[who], day + rng.random(who.size) * ANNOYED_WITHIN_DAYS)
+        p_control = _expected_retention(lam[who], stop[who], day, season, days)
+        p_treated = (
+            (1 - p_save - p_annoy) * p_control
+            + p_save * _expected_retention(lam[who], saved_stop, day, season, days)
+            + p_annoy * _expected_retention(lam[who], annoyed_stop, day, season, days)
+        )
+        u = rng.random(who.size)
+        new_stop = np.where(u < p_save, saved_stop, np.where(u < p_save + p_annoy, annoyed_stop, stop[who]))
+        change = treated & (new_stop != stop[who])
+        moved = who[change]
+        stop_before[moved], changed_at[moved], stop[moved] = stop[moved], day, new_stop[change]
+        kind = np.select(
+            [p_annoy > 0, p_save > 0, left < 0],
+            ["sleeping_dog", "persuadable", "lost_cause"],
+            default="sure_thing",
+        )
+        for key, value in (
+            ("day", np.full(who.size, day)),
+            ("customer", who),
+            ("action", action),
+            ("treated", treated),
+            ("kind", kind),
+            ("p_treated", p_treated),
+            ("p_control", p_control),
+        ):
+            out[key].append(value)
+    rows = {k: np.concatenate(v) if v else np.array([]) for k, v in out.items()}
+    return _Campaigns(stop, stop_before, changed_at, rows)
+
+
+def _campaign_tables(rows: dict, rng, start, cid, moment, text) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The campaigns' contact log (control rows name the action held back; no channel) and
+    their ground truth: per customer and campaign, the chance of a purchase in the outcome
+    window with the action and without it."""
+    day = rows["day"].astype(np.int64)
+    names = np.array([f"retention-{np.datetime64(start, 'D') + d}" for d in range(int(day.max(initial=0)) + 1)])
+    action = np.array([a for a, _ in CAMPAIGN_ACTIONS], dtype=object)[rows["action"].astype(np.int64)]
+    channel = np.array([c for _, c in CAMPAIGN_ACTIONS], dtype=object)[rows["action"].astype(np.int64)]
+    treated = rows["treated"].astype(bool)
+    customer = text(cid.take(pa.array(rows["customer"].astype(np.int64), type=pa.int64())))
+    campaign = text(names[day] if day.size else np.array([], dtype=object))
+    group = text(np.where(treated, "treatment", "control").astype(object))
+    contacts = pd.DataFrame(
+        {
+            "customer_id": customer,
+            "timestamp": moment(day * DAY + rng.integers(9 * 3600, 18 * 3600, day.size)),  # office hours
+            "channel": text(np.where(treated, channel, None)),
+            "action": text(action),
+            "campaign": campaign,
+            "group": group,
+        }
+    )
+    truth = pd.DataFrame(
+        {
+            "campaign": campaign.copy(),
+            "campaign_date": moment(day * DAY),
+            "customer_id": customer.copy(),
+            "group": group.copy(),
+            "action": text(action),
+            "kind": text(rows["kind"].astype(object)),
+            "p_retained_treated": np.round(rows["p_treated"].astype(float), 6),
+            "p_retained_control": np.round(rows["p_control"].astype(float), 6),
+        }
+    )
+    truth["true_effect"] = (truth["p_retained_treated"] - truth["p_retained_control"]).round(6)
+    return contacts, truth
 
 
 def generate_world(n_customers: int, start: datetime.date, days: int, seed: int) -> SyntheticWorld:
@@ -201,8 +349,13 @@ def generate_world(n_customers: int, start: datetime.date, days: int, seed: int)
     begin_s = np.where(old, 0, signup_s)  # start of observable activity
     begin = begin_s / DAY  # the float-day versions drive the Poisson draws
     stop = begin + lifetime
-    stop_s = np.floor(stop * DAY).astype(np.int64)
+    # Past campaigns change lifetimes; their own draws come from a second stream.
+    campaigns = _run_campaigns(
+        np.random.default_rng([seed, 1]), days, begin, stop, lam, mu, loyal, SEASONALITY[window_months]
+    )
+    stop_s = np.floor(np.minimum(campaigns.stop, MAX_LIFETIME_DAYS) * DAY).astype(np.int64)
     stop = stop_s / DAY
+    stop_before = campaigns.stop_before
     until = np.minimum(stop, days)
 
     fav_cat = _draw(rng, CATEGORY_POPULARITY, n)
@@ -277,17 +430,23 @@ def generate_world(n_customers: int, start: datetime.date, days: int, seed: int)
         segments.append((0, POST_STOP_DAYS, POST_STOP_LEVEL))
         if name == "email_open":
             segments.append((POST_STOP_DAYS, np.inf, EMAIL_OPEN_RESIDUAL))
-        for lo_off, hi_off, mult in segments:
-            lo = np.clip(stop + lo_off, begin, days)
-            hi = np.clip(stop + hi_off, begin, days)
-            i, t = _poisson(rng, lo, hi, rate * (1.0 if mult == "ramp" else mult))
-            if mult == "ramp":  # linear fade from 1 at stop - FADE_DAYS to FADE_FLOOR at stop
-                level = FADE_FLOOR + (1 - FADE_FLOOR) * (stop[i] - t) / FADE_DAYS
-                accept = rng.random(i.size) < level
-                i, t = i[accept], t[accept]
-            sec = _at_time_of_day(rng, t)
-            ok = (sec >= begin_s[i]) & (sec < end_s)  # after signup, inside the window
-            keys.append((((sec[ok] << bits) | i[ok]) << 3) | k)
+        # Before a campaign changed a lifetime, events follow the old stop; after it, the new one.
+        phases = (
+            (stop_before, begin, np.minimum(campaigns.changed_at, days)),
+            (stop, np.maximum(begin, campaigns.changed_at), np.full(n, float(days))),
+        )
+        for phase_stop, w_lo, w_hi in phases:
+            for lo_off, hi_off, mult in segments:
+                lo = np.minimum(np.clip(phase_stop + lo_off, w_lo, w_hi), w_hi)
+                hi = np.minimum(np.clip(phase_stop + hi_off, w_lo, w_hi), w_hi)
+                i, t = _poisson(rng, lo, hi, rate * (1.0 if mult == "ramp" else mult))
+                if mult == "ramp":  # linear fade from 1 at stop - FADE_DAYS to FADE_FLOOR at stop
+                    level = FADE_FLOOR + (1 - FADE_FLOOR) * (phase_stop[i] - t) / FADE_DAYS
+                    accept = rng.random(i.size) < level
+                    i, t = i[accept], t[accept]
+                sec = _at_time_of_day(rng, t)
+                ok = (sec >= begin_s[i]) & (sec < end_s)  # after signup, inside the window
+                keys.append((((sec[ok] << bits) | i[ok]) << 3) | k)
     key = np.sort(np.concatenate(keys))
     del keys
     events = pd.DataFrame(
@@ -326,7 +485,7 @@ def generate_world(n_customers: int, start: datetime.date, days: int, seed: int)
     kind = _draw(rng, CONTACT_KIND_WEIGHT, who.size)
     order = np.lexsort((who, when))
     who, when, kind = who[order], when[order], kind[order]
-    contacts = pd.DataFrame(
+    recent = pd.DataFrame(
         {
             "customer_id": text(cid.take(pa.array(who, type=pa.int64()))),
             "timestamp": moment(when),
@@ -334,4 +493,7 @@ def generate_world(n_customers: int, start: datetime.date, days: int, seed: int)
             "action": text(np.array([a for _, a in CONTACT_KINDS], dtype=object)[kind]),
         }
     )
-    return SyntheticWorld(transactions, events, customers, truth, contacts)
+    contacts, campaign_truth = _campaign_tables(campaigns.rows, rng, start, cid, moment, text)
+    contacts = pd.concat([recent, contacts], ignore_index=True)
+    contacts = contacts.sort_values(["timestamp", "customer_id"], kind="stable", ignore_index=True)
+    return SyntheticWorld(transactions, events, customers, truth, contacts, campaign_truth)

@@ -19,7 +19,8 @@ OPTIONAL_TRANSACTION_FIELDS = ("order_id", "category", "channel", "status")
 EVENT_FIELDS = ("customer_id", "timestamp", "event_type")
 CUSTOMER_FIELDS = ("customer_id",)
 CONTACT_FIELDS = ("customer_id", "timestamp")
-CONTACT_TEXT_FIELDS = ("channel", "action")
+CONTACT_TEXT_FIELDS = ("channel", "action", "campaign", "group")
+CAMPAIGN_GROUPS = ("treatment", "control")
 CUSTOMER_TEXT_FIELDS = ("tier", "region")
 
 # Why a row is rejected: "<field>: <what is wrong>". The same words on every engine (the
@@ -33,6 +34,7 @@ MISSING_EVENT_TYPE = "event_type: missing"
 SIGNUP_NOT_A_DATE = "signup_date: not a date"
 LOYALTY_NOT_A_FLAG = "loyalty_member: expected true or false"
 CONFLICTING_ID = "customer_id: listed again with different attributes (first occurrence kept)"
+GROUP_NOT_KNOWN = "group: expected treatment or control"
 LOYALTY_FLAGS = {"true": True, "1": True, "yes": True, "y": True, "false": False, "0": False, "no": False, "n": False}
 
 
@@ -255,13 +257,19 @@ def validate_events(raw: pd.DataFrame, settings: DataSettings, source: str) -> V
 
 def validate_contacts(raw: pd.DataFrame, settings: DataSettings, source: str) -> Validated:
     """Type a contacts table (past retention contacts): customer_id (text), timestamp
-    (naive UTC), plus channel and action as text when present."""
+    (naive UTC), plus channel, action, campaign and group as text when present. A row of a
+    campaign names its group (treatment | control, any case); a control row's action is the
+    one held back."""
     df, reasons = _rows(raw, CONTACT_FIELDS, source)
     cid, ts = _id_and_time(df, settings, reasons)
     table = pd.DataFrame({"customer_id": cid, "timestamp": ts}, index=df.index)
     for col in CONTACT_TEXT_FIELDS:
         if col in df.columns:
-            table[col] = df[col].astype("string").str.strip()
+            table[col] = df[col].astype("string").str.strip().replace("", pd.NA)
+    if "group" in table.columns:
+        table["group"] = table["group"].str.lower()
+        in_campaign = table["campaign"].notna() if "campaign" in table.columns else table["group"].notna()
+        _reject(reasons, in_campaign & ~table["group"].isin(CAMPAIGN_GROUPS).fillna(False), GROUP_NOT_KNOWN)
     no_status = settings.model_copy(update={"exclude_status": []})
     return _finish(table, df, reasons, no_status, source, _repeated_header(df, {c: c for c in CONTACT_FIELDS}))
 

@@ -144,3 +144,30 @@ def actions_figure(actions: pd.DataFrame) -> Figure:
     ax.margins(x=0.12)
     fig.tight_layout()
     return fig
+
+
+VERDICT_COLOURS = {"helps": "#27ae60", "harms": "#c0392b"}
+
+
+def forest_figure(cells: pd.DataFrame) -> Figure:
+    """Incremental retention with its 95% interval per (action, segment) cell, one row each,
+    the zero line marked: green where an action helps, red where it harms, grey unclear."""
+    cells = cells.iloc[::-1]
+    fig = Figure(figsize=(8, max(2.5, 0.28 * len(cells) + 1.2)), dpi=100)
+    ax = fig.subplots()
+    y = np.arange(len(cells))
+    colours = [VERDICT_COLOURS.get(v, "#7f8c8d") for v in cells["verdict"]]
+    ax.hlines(y, cells["ci_low"], cells["ci_high"], colors=colours, linewidth=2)
+    ax.scatter(cells["incremental_retention"], y, color=colours, zorder=3, s=18)
+    ax.axvline(0, color="black", linewidth=0.8)
+    labels = [
+        action.replace("_", " ") + ("" if by == "all" else f" | {by.replace('_', ' ')}: {seg}")
+        for action, by, seg in zip(cells["action"], cells["segment_by"], cells["segment"])
+    ]
+    ax.set_yticks(y, labels, fontsize=8)
+    ax.xaxis.set_major_formatter(lambda v, _: f"{v:+.0%}")
+    ax.set_xlabel("incremental retention: treatment minus control (95% interval)")
+    ax.set_title("What each action did, against its control group")
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    return fig

@@ -38,6 +38,7 @@ class ReportContent:
     report_figures: tuple[PageFigure, ...]
     evaluation_figures: tuple[PageFigure, ...]
     table_links: tuple[tuple[str, str], ...]  # (label, relative path)
+    campaigns: dict | None = None  # reports/campaigns.json, when campaigns were measured
 
 
 PAGE_HIDDEN_COLUMNS = {"start", "end", "buyers", "orders", "revenue", "expected_lifetime_periods"}
@@ -247,6 +248,68 @@ def _metrics(metrics: dict | None) -> str:
     return lead + f'<table id="metrics"><thead><tr><th>scorer</th>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
+def _campaigns(summary: dict | None, forest: PageFigure | None) -> str:
+    """What past campaigns achieved: the last closed campaign per action, and the forest plot."""
+    if not summary or not summary.get("last_closed", {}).get("campaign"):
+        return ""
+    last = summary["last_closed"]
+    rows = []
+    for action, cell in sorted(last["actions"].items()):
+        interval = f"{fmt_signed(cell['ci_low'])} to {fmt_signed(cell['ci_high'])}"
+        rows.append(
+            "<tr>"
+            + "".join(
+                f"<td>{html.escape(v)}</td>"
+                for v in (
+                    action.replace("_", " "),
+                    fmt_count(cell["n_treatment"]),
+                    fmt_count(cell["n_control"]),
+                    f"{fmt_signed(cell['incremental_retention'])} ({interval})",
+                    fmt_number(cell["incremental_customers"], 0),
+                    fmt_money(cell["cost"]),
+                    fmt_rate(cell["roi"]),
+                    cell["verdict"],
+                )
+            )
+            + "</tr>"
+        )
+    head = "".join(
+        f"<th>{h}</th>"
+        for h in (
+            "action",
+            "treated",
+            "control",
+            "incremental retention (95%)",
+            "customers kept",
+            "cost",
+            "ROI",
+            "verdict",
+        )
+    )
+    harmful = summary.get("harmful") or []
+    harm_note = (
+        "<p>Measured as harmful (never offered there by the plan): " + html.escape("; ".join(harmful)) + ".</p>"
+        if harmful
+        else ""
+    )
+    return "".join(
+        [
+            '<section id="campaigns"><h2>What past campaigns achieved</h2>',
+            f"<p>Campaign <strong>{html.escape(last['campaign'])}</strong>, the newest whose outcome window has "
+            "closed: each action against the customers held back from it (control group). Customers kept = "
+            "incremental retention x customers treated; ROI = (incremental margin - cost) / cost.</p>",
+            f'<table id="campaign-table"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>',
+            harm_note,
+            figure_html(forest) if forest else "",
+            "</section>",
+        ]
+    )
+
+
+def fmt_signed(value) -> str:
+    return "n/a" if _is_missing(value) else f"{float(value):+.1%}"
+
+
 def render_page(content: ReportContent) -> str:
     """The whole page as text."""
     kpis = content.kpis
@@ -310,6 +373,7 @@ def render_page(content: ReportContent) -> str:
         table_html(content.actions, table_id="action-table"),
         figure_html(figs["actions"]),
         "</section>",
+        _campaigns(content.campaigns, figs.get("campaign_effects")),
         '<section id="model"><h2>Model evaluation</h2>',
         _metrics(content.metrics),
         *(figure_html(f) for f in content.evaluation_figures),

@@ -20,6 +20,17 @@ from churn.reporting.page import PageFigure, ReportContent, render_page
 from churn.timeline import as_of_day
 
 
+def forest_cells(effects: pd.DataFrame | None, segment_by: str) -> pd.DataFrame:
+    """The pooled cells the forest plot shows: every action for all customers, then each
+    action in each segment of `segment_by` with enough control customers to tell."""
+    if effects is None or effects.empty:
+        return pd.DataFrame()
+    pooled = effects[(effects["campaign"] == "all") & (effects["verdict"] != "not measurable")]
+    overall = pooled[pooled["segment_by"] == "all"]
+    segments = pooled[(pooled["segment_by"] == segment_by) & (pooled["verdict"] != "too few to tell")]
+    return pd.concat([overall, segments]).sort_values(["action", "segment_by"], kind="stable", ignore_index=True)
+
+
 @dataclass(frozen=True)
 class Report:
     kpis: dict
@@ -35,6 +46,8 @@ def build_report(
     evaluation_figures: tuple[PageFigure, ...],
     cutoff: pd.Timestamp,
     params: Params,
+    campaigns: dict | None = None,
+    campaign_effects: pd.DataFrame | None = None,
 ) -> Report:
     """KPIs per period up to `cutoff`, cohorts, risk and actions of the latest scores, and the page."""
     settings = params.report
@@ -68,6 +81,11 @@ def build_report(
         )
     )
     tables = {"periods": periods, "cohorts": cohorts, "risk_by_segment": risk, "actions": actions}
+    cells = forest_cells(campaign_effects, params.campaigns.plan_segment)
+    if len(cells):
+        forest = figures.forest_figure(cells)
+        caption = "Incremental retention per action (all customers and by segment), pooled over past campaigns"
+        report_figures = (*report_figures, PageFigure("campaign_effects", caption, figures.png_bytes(forest)))
     # Links are relative to the page, so the reports/ folder can be copied or mailed whole.
     page_dir = layout.REPORT_PAGE.parent
     links = tuple(
@@ -85,6 +103,7 @@ def build_report(
             report_figures=report_figures,
             evaluation_figures=evaluation_figures,
             table_links=links,
+            campaigns=campaigns,
         )
     )
 

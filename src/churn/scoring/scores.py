@@ -34,8 +34,10 @@ SCORES_TABLE_COLUMNS = [
     "recommended_action",
     "action_reason",
     "expected_net_benefit",
+    "success_rate",
     "priority",
     "group",
+    "held_out_action",
     "recency_days",
     "frequency",
     "monetary_total",
@@ -103,13 +105,14 @@ def score_summary(
     duplicate_ids_in_list: int,
     rejected_transaction_rows: int,
     outputs: list[str],
+    success_rates: list[dict] | None = None,
 ) -> dict:
     """Counts by status, tier, group and action; spend against budget; expected customers
     retained and revenue kept (model_clv / margin) by the chosen actions; and what was scored."""
     scores, actions = scored.table, params.actions
     acted = scores[scores["priority"].notna()]
     p = acted["churn_probability"].fillna(1.0)  # lapsed customers count as gone
-    rate = acted["recommended_action"].map({a.name: a.success_rate for a in actions.playbook}).astype(float)
+    rate = acted["success_rate"].astype(float)
     spend = float(acted["recommended_action"].map({a.name: a.cost for a in actions.playbook}).sum())
 
     def counts(col: str) -> dict[str, int]:
@@ -131,4 +134,10 @@ def score_summary(
         "unavailable_actions": scored.unavailable_actions,
         "rejected_transaction_rows": rejected_transaction_rows,
         "outputs": outputs,
+        # Where each success rate comes from: measured past campaigns (n, interval) or the guess.
+        "success_rates": success_rates
+        if success_rates is not None
+        else [
+            {"action": a.name, "rate": a.success_rate, "source": "guess (params.yaml)"} for a in actions.playbook[:-1]
+        ],
     }

@@ -12,6 +12,7 @@ from tqdm import tqdm
 
 from churn.actions.control import recently_contacted
 from churn.actions.plan import assign_groups, plan_actions, unavailable_actions
+from churn.campaigns.rates import LearnedRates
 from churn.config import Params
 from churn.errors import ChurnError
 from churn.modeling.model import ChurnModel
@@ -34,12 +35,14 @@ def score_table(
     requested: pd.Series | None = None,
     contacts: pd.DataFrame | None = None,
     probability: pd.Series | None = None,
+    rates: LearnedRates | None = None,
     progress: bool = False,
 ) -> Scored:
     """Score every customer in `snapshot` (or just the `requested` ids, unknown ones included).
 
     `probability` (per customer_id) skips prediction when the engine already applied the
-    model; `contacts` (the contact log) decides who was contacted too recently to contact again.
+    model; `contacts` (the contact log) decides who was contacted too recently to contact again;
+    `rates` (learned from past campaigns) replace the playbook's guessed success rates.
     """
     if not snapshot["is_active"].any():
         raise ChurnError(
@@ -67,7 +70,7 @@ def score_table(
     contacted = pd.Index([])
     if contacts is not None:
         contacted = recently_contacted(contacts, cutoff, params.actions.min_days_between_contacts)
-    plan, reasons = plan_with_reasons(model, frame, params, contacted)
+    plan, reasons = plan_with_reasons(model, frame, params, contacted, rates)
     frame.loc[reasons.index, EXPLAINED] = reasons[EXPLAINED]
     frame = frame.join(plan)
 
@@ -98,7 +101,7 @@ def lapsed_reasons(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def plan_with_reasons(
-    model: ChurnModel, frame: pd.DataFrame, params: Params, contacted: pd.Index
+    model: ChurnModel, frame: pd.DataFrame, params: Params, contacted: pd.Index, rates: LearnedRates | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The action columns, and the reasons of the customers who get an action.
 
@@ -118,19 +121,22 @@ def plan_with_reasons(
         explained.append(reasons)
         pending[rows] = False
 
+    def chosen(plan: pd.DataFrame) -> np.ndarray:  # given an action, or held back from one
+        return (plan["priority"].notna() | plan["held_out_action"].notna()).to_numpy()
+
     for _ in range(MAX_PLAN_ROUNDS):
-        plan = plan_actions(frame, params.actions, contacted, pending, group)
-        need = np.flatnonzero(pending & plan["priority"].notna().to_numpy())
+        plan = plan_actions(frame, params.actions, contacted, pending, group, rates)
+        need = np.flatnonzero(pending & chosen(plan))
         if len(need) == 0:
             return plan, _stack(explained)
         explain(need)
     # Still moving: plan without optimism, then explain whoever was chosen.
-    plan = plan_actions(frame, params.actions, contacted, None, group)
-    need = np.flatnonzero(pending & plan["priority"].notna().to_numpy())
+    plan = plan_actions(frame, params.actions, contacted, None, group, rates)
+    need = np.flatnonzero(pending & chosen(plan))
     if len(need):
         explain(need)
         # Same plan (those rows' reasons gate nothing they could get); the reason text gains the first reason.
-        plan = plan_actions(frame, params.actions, contacted, None, group)
+        plan = plan_actions(frame, params.actions, contacted, None, group, rates)
     return plan, _stack(explained)
 
 

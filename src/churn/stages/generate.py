@@ -13,7 +13,8 @@ from churn.data.synthetic import generate_world
 
 def run(root: Path, params: Params) -> dict:
     """Write transactions, events and customers CSVs to data/raw/synthetic/ and the ground
-    truth (true stop dates, never read by the pipeline) to data/truth/."""
+    truth (true stop dates; per campaign contact, the chance of a purchase with and without the
+    action) to data/truth/, which the pipeline never reads."""
     g = params.generate
     manifest: dict = {"source": params.data.source, "files": {}}
     with io.atomic_dir(root / layout.RAW_SYNTHETIC) as out:
@@ -30,9 +31,12 @@ def run(root: Path, params: Params) -> dict:
                 manifest["files"][name] = len(frame)
             manifest.update(seed=g.seed, n_customers=g.n_customers, start_date=str(g.start_date), days=g.days)
             io.write_table(world.truth, root / layout.TRUTH)
+            io.write_table(world.campaign_truth, root / layout.CAMPAIGN_TRUTH)
+            manifest["campaigns"] = int(world.campaign_truth["campaign"].nunique())
         else:
             # Your own data is in use: keep the stage's output, but generate nothing.
             io.write_table(_no_truth(), root / layout.TRUTH)
+            io.write_table(pd.DataFrame({"campaign": pd.Series(dtype="string")}), root / layout.CAMPAIGN_TRUTH)
         io.write_json(manifest, out / "manifest.json")
     return manifest
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from churn import io, layout
 from churn.config import Params
+from churn.inputs import campaigns as inputs_campaigns
 from churn.reporting.page import PageFigure
 from churn.reporting.report import build_report
 from churn.timeline import scoring_cutoff
@@ -38,7 +39,9 @@ def run(root: Path, params: Params) -> dict:
     metrics = io.read_json(root / layout.METRICS) if (root / layout.METRICS).is_file() else None
     cutoff = scoring_cutoff(tx["timestamp"].max())
 
-    report = build_report(tx, scores, metrics, _evaluation_figures(root), cutoff, params)
+    campaigns = io.read_json(root / layout.CAMPAIGNS) if (root / layout.CAMPAIGNS).is_file() else None
+    effects = inputs_campaigns.effects(root)
+    report = build_report(tx, scores, metrics, _evaluation_figures(root), cutoff, params, campaigns, effects)
 
     # Everything is computed before the first write, so a failure leaves the old report whole.
     with io.atomic_dir(root / layout.REPORT_DIR) as tmp:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from churn import io, layout
 from churn.config import Params
+from churn.inputs import campaigns as campaign_inputs
 from churn.inputs import model as model_input
 from churn.inputs import tables as inputs
 from churn.inputs.scoring import customer_list, scoring_snapshot
@@ -40,6 +41,7 @@ def run(
     snapshot, probability = scoring_snapshot(root, params, con, (tx, events, customer_table), cutoff, model, model_uri)
     requested, duplicates = customer_list(customers) if customers is not None else (None, 0)
 
+    rates = campaign_inputs.rates(root, params)
     scored = score_table(
         snapshot,
         model,
@@ -48,6 +50,7 @@ def run(
         requested=requested,
         contacts=inputs.contacts(root),
         probability=probability,
+        rates=rates,
         progress=progress,
     )
 
@@ -62,6 +65,7 @@ def run(
         rejected_transaction_rows=counts["rows_rejected"] if counts else 0,
         # Relative inside the project, so the file is the same wherever the project lives.
         outputs=[str(t.relative_to(root)) if t.is_relative_to(root) else str(t) for t in targets],
+        success_rates=rates.sources if rates else None,
     )
     io.write_json(summary, targets[0].with_suffix(".summary.json"))
     late = days_past_data(cutoff, newest)
