@@ -70,6 +70,17 @@ def _evaluate(r: dict) -> str:
     return line
 
 
+def _campaigns(r: dict) -> str:
+    campaigns = r.get("campaigns") or {}
+    measured = sum(1 for c in campaigns.values() if c.get("status") == "measured")
+    pooled = r.get("pooled") or {}
+    verdicts = [cell.get("verdict") for cell in pooled.values()]
+    return (
+        f"measured {measured} of {len(campaigns)} campaigns: {verdicts.count('helps')} actions help, "
+        f"{verdicts.count('harms')} harm, {verdicts.count('unclear')} unclear"
+    )
+
+
 def _score(r: dict) -> str:
     status = r.get("by_status") or {}
     actions = sum(n for a, n in (r.get("actions") or {}).items() if a != "no_action")
@@ -98,6 +109,7 @@ LINES = {
     "features": _features,
     "train": _train,
     "evaluate": _evaluate,
+    "campaigns": _campaigns,
     "score": _score,
     "report": _report,
 }

@@ -71,4 +71,4 @@ def run(
         summary["transactions"] = counts
     if not custom:
         io.write_json(summary, root / layout.CUTOFFS)
-    return {"output": str(target), **summary}
+    return {"output": str(target.relative_to(root)) if target.is_relative_to(root) else str(target), **summary}
