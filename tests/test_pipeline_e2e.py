@@ -217,3 +217,21 @@ def test_an_as_of_day_with_nobody_active_fails_and_one_after_the_data_warns(proj
     )
     assert proc.returncode == 0, proc.stderr
     assert "warning: --as-of 2025-01-30 is 31 days after the data's last day (2024-12-30)" in proc.stderr
+
+
+def test_the_control_group_is_held_back_from_its_shadow_action_and_logged_after_the_campaign(project, tmp_path):
+    scores = pd.read_csv(project / "data/scores/churn_scores.csv", dtype={"customer_id": str})
+    control = scores[scores["group"] == "control"]
+    assert (control["recommended_action"] == "no_action").all() and control["held_out_action"].notna().any()
+    assert scores.loc[scores["group"] == "treatment", "held_out_action"].isna().all()
+    out = tmp_path / "contacts.csv"
+    run = subprocess.run(
+        ["churn", "campaign", "log", "data/scores/churn_scores.csv", "--date", "2025-01-06", "--output", str(out)],
+        cwd=project,
+        **RUN,
+    )
+    assert run.returncode == 0, run.stderr
+    log = pd.read_csv(out, dtype={"customer_id": str})
+    treated = scores[(scores["group"] == "treatment") & (scores["recommended_action"] != "no_action")]
+    assert len(log) == len(treated) + control["held_out_action"].notna().sum()
+    assert set(log["group"]) == {"treatment", "control"} and set(log["campaign"]) == {"retention-2025-01"}

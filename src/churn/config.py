@@ -181,6 +181,9 @@ class CampaignSettings(_Strict):
     learn: bool = True  # false: plan with the playbook's guesses even when campaigns were measured
     # Cells with fewer control customers are reported as "too few to tell" and never steer the plan.
     min_control: int = Field(100, ge=0)
+    # Top-driver segments need the model's contributions per contact (TreeSHAP, thousands of
+    # rows a second); above this many measured contacts they are left out, and the summary says so.
+    driver_rows: int = Field(200_000, ge=0)
 
 
 Engine = Literal["duckdb", "spark"]

@@ -34,7 +34,9 @@ def test_page_renders_offline_in_chromium(pipeline_project, tmp_path):
     from playwright.sync_api import sync_playwright
 
     kpis = json.loads((pipeline_project / layout.KPIS).read_text())
-    n_figures = 5 + len(list((pipeline_project / layout.FIGURES).glob("*.png")))
+    campaigns = json.loads((pipeline_project / layout.CAMPAIGNS).read_text())
+    assert campaigns["last_closed"]["campaign"]  # the small world has measured campaigns too
+    n_figures = 6 + len(list((pipeline_project / layout.FIGURES).glob("*.png")))  # with the forest plot
     requests: list[str] = []
     with sync_playwright() as pw:
         context = pw.chromium.launch_persistent_context(
@@ -55,6 +57,7 @@ def test_page_renders_offline_in_chromium(pipeline_project, tmp_path):
                 "Acquisition cohorts",
                 "Recommended actions",
                 "Model evaluation",
+                "What past campaigns achieved",
             ):
                 assert page.get_by_role("heading", name=heading).is_visible(), heading
             latest = kpis["latest_period"]
@@ -66,6 +69,11 @@ def test_page_renders_offline_in_chromium(pipeline_project, tmp_path):
                 card = page.locator(f'[data-kpi="{key}"]')
                 assert card.is_visible() and card.inner_text().startswith(text), (key, text)
             assert page.locator("#action-table tbody tr").count() == len(kpis["scoring"]["actions"])
+            # The forest plot of campaign effects is drawn, and the last campaign's table lists each action.
+            forest = page.locator("#fig-campaign_effects img")
+            assert forest.is_visible() and forest.evaluate("i => i.naturalWidth") > 0
+            rows = page.locator("#campaign-table tbody tr")
+            assert rows.count() == len(campaigns["last_closed"]["actions"])
         finally:
             context.close()
     assert all(url.startswith(("file:", "data:")) for url in requests), requests  # nothing from the network

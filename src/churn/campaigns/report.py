@@ -42,6 +42,10 @@ def campaign_report(
     costs = {a.name: a.cost for a in params.actions.playbook}
     effects = measure(outcomes, costs, params.value.margin, params.campaigns.min_control)
     summary = _summary(camp, effects, without_history)
+    if "top_driver" not in outcomes.columns and len(outcomes):
+        summary["handling"]["top_driver_segments"] = (
+            f"left out: {len(outcomes):,} measured contacts > campaigns.driver_rows ({params.campaigns.driver_rows:,})"
+        )
     keep = [c for c in (*OUTCOME_COLUMNS, "risk_tier", "churn_probability", "top_driver") if c in outcomes.columns]
     ordered = outcomes[keep + [c for c in outcomes.columns if c not in keep]]
     ordered = ordered.sort_values(["cutoff", "campaign", "customer_id"], kind="stable", ignore_index=True)
@@ -59,6 +63,8 @@ def _segments(outcomes: pd.DataFrame, model: ChurnModel | None, params: Params) 
     probability[active] = model.predict_proba(outcomes.loc[active])
     out["churn_probability"] = probability.round(6)
     out["risk_tier"] = risk_tier(probability.fillna(0.0), params.score.risk_tiers).where(active, "lapsed")
+    if len(outcomes) > params.campaigns.driver_rows:
+        return out
     drivers = pd.Series("lapsed", index=outcomes.index, dtype="string")
     if active.any():
         drivers[active] = explain_rows(model, outcomes.loc[active])["top_driver"]
@@ -104,7 +110,12 @@ def _summary(camp: CampaignRows, effects: pd.DataFrame, without_history: int) ->
             if last
             else {},
         },
-        "harmful": [f"{r['action']} where {r['segment_by']} = {r['segment']}" for _, r in harmful.iterrows()],
+        "harmful": [
+            f"{r['action']} for all customers"
+            if r["segment_by"] == ALL
+            else f"{r['action']} where {r['segment_by']} = {r['segment']}"
+            for _, r in harmful.iterrows()
+        ],
     }
 
 
