@@ -52,6 +52,20 @@ def client_for(root: Path):
     return MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 
+def training_runs(client, experiment_id: str) -> list:
+    """The training runs of an experiment, oldest first (evaluation runs are their children;
+    campaign measurements are runs of their own)."""
+    return client.search_runs(
+        [experiment_id], filter_string="attributes.run_name LIKE 'train:%'", order_by=["attributes.start_time ASC"]
+    )
+
+
+def evaluation_run(client, experiment_id: str, training_run_id: str):
+    """The evaluation run, a child of the training run."""
+    (run,) = client.search_runs([experiment_id], filter_string=f"tags.mlflow.parentRunId = '{training_run_id}'")
+    return run
+
+
 def new_project(root: Path, n_customers: int = 2000, *, notebooks: bool = False, repro: bool = True) -> Path:
     """Copy code, dvc.yaml and params.yaml (with a small world) into `root`, make it a git +
     DVC repository, and run `dvc repro` unless told not to."""

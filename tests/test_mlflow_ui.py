@@ -21,7 +21,7 @@ import pytest
 
 from churn import tracking
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium
-from tests.projects import client_for
+from tests.projects import client_for, evaluation_run, training_runs
 
 pytestmark = pytest.mark.e2e
 
@@ -127,9 +127,12 @@ def _page_text(page, url: str, expected: list[str], timeout_s: float = 30, ready
 def test_ui_shows_experiment_run_roc_auc_and_champion(mlflow_server, pipeline_project, tmp_path):
     from playwright.sync_api import sync_playwright
 
+    # CHURN_SCREENSHOTS=dir keeps the screenshots (runs table, a run, the compare view) to look at.
+    shots = Path(os.environ.get("CHURN_SCREENSHOTS", tmp_path))
+    shots.mkdir(parents=True, exist_ok=True)
     client = client_for(pipeline_project)
     exp = client.get_experiment_by_name("churn")
-    run = client.search_runs([exp.experiment_id], order_by=["attributes.start_time ASC"])[0]
+    run = training_runs(client, exp.experiment_id)[0]
     roc_auc = run.data.metrics["test_roc_auc"]
     champion = client.get_model_version_by_alias("churn-model", "champion")
 
@@ -153,17 +156,26 @@ def test_ui_shows_experiment_run_roc_auc_and_champion(mlflow_server, pipeline_pr
                 page,
                 f"{mlflow_server}/#/experiments/{exp.experiment_id}/runs",
                 ["Run Name", "matching run"],
-                ready=lambda text: "\ntrain\n" in table(text),
+                ready=lambda text: "train: committed params" in table(text),
             )
             assert "churn-model" in table(runs_text)
+            page.screenshot(path=str(shots / "runs_table.png"))
             text = _page_text(
                 page,
                 f"{mlflow_server}/#/experiments/{exp.experiment_id}/runs/{run.info.run_id}",
-                ["train", run.info.run_id, "test_roc_auc", "churn-model"],
+                ["train: committed params", run.info.run_id, "test_roc_auc", "churn-model", "Champion decision"],
             )
             assert f"{roc_auc:.4f}"[:5] in text  # the value as the UI prints it (full precision)
             assert str(roc_auc)[:6] in text
-            page.screenshot(path=str(tmp_path / "run.png"))
+            page.screenshot(path=str(shots / "run.png"))
+            evaluation = evaluation_run(client, exp.experiment_id, run.info.run_id)
+            ids = f'["{run.info.run_id}","{evaluation.info.run_id}"]'
+            text = _page_text(
+                page,
+                f'{mlflow_server}/#/compare-runs?runs={ids}&experiments=["{exp.experiment_id}"]',
+                ["train: committed params", "evaluate: train: committed params"],
+            )
+            page.screenshot(path=str(shots / "compare.png"), full_page=True)
             text = _page_text(page, f"{mlflow_server}/#/models/churn-model", ["churn-model", "champion"])
             assert f"Version {champion.version}" in text
         finally:

@@ -13,7 +13,7 @@ import yaml
 from sklearn.metrics import roc_auc_score
 
 from churn.scoring.scores import SCORES_TABLE_COLUMNS
-from tests.projects import BIN, copy_project, sh
+from tests.projects import BIN, copy_project, sh, training_runs
 
 pytestmark = pytest.mark.e2e
 RUN = {
@@ -132,7 +132,7 @@ def test_mlflow_holds_run_metrics_and_champion(project):
     uri = f"sqlite:///{project / 'mlflow.db'}"
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)  # the shared project: one run
     exp = client.get_experiment_by_name("churn")
-    runs = client.search_runs([exp.experiment_id])
+    runs = training_runs(client, exp.experiment_id)
     assert len(runs) == 1
     run = runs[0]
     assert run.data.metrics["test_roc_auc"] > 0.7

@@ -18,7 +18,7 @@ import pytest
 from churn import layout, tracking
 from churn.config import load_params
 from churn.inputs.model import local_model
-from tests.projects import client_for, copy_project
+from tests.projects import client_for, copy_project, evaluation_run, training_runs
 
 ROOT = Path(__file__).resolve().parents[1]
 STAGES = ("generate", "ingest", "features", "train", "evaluate")
@@ -34,8 +34,7 @@ def run_stages(root: Path, *stages: str) -> dict:
 def the_run(root: Path):
     client = client_for(root)
     exp = client.get_experiment_by_name("churn")
-    runs = client.search_runs([exp.experiment_id], order_by=["attributes.start_time ASC"])
-    return client, runs
+    return client, training_runs(client, exp.experiment_id)
 
 
 @pytest.mark.e2e
@@ -59,26 +58,39 @@ def test_run_logs_params_metrics_features_fingerprint_and_context(pipeline_proje
     ):
         assert key in params, key
     assert params["generate.n_customers"] == "2000"
-    # Model and every baseline, ranking and probability metrics.
-    for key in (
-        "test_roc_auc",
-        "test_pr_auc",
-        "test_brier",
-        "test_log_loss",
-        "test_ece",
-        "test_top_decile_lift",
-        "test_captured_top10",
-        "test_captured_top20",
-        "baseline_bgnbd_roc_auc",
-        "baseline_bgnbd_ece",
-        "baseline_rfm_score_roc_auc",
-        "baseline_recency_top_decile_lift",
-        "bgnbd_r",
-    ):
-        assert key in metrics, key
-    assert "baseline_recency_brier" not in metrics  # a ranking, not a probability
+    # A name that says what the run is; the headline metrics on it, rounded for the runs table.
+    assert run.info.run_name == "train: committed params"
+    assert set(metrics) >= {"test_roc_auc", "test_pr_auc", "test_ece"}
+    assert "test_brier" not in metrics  # the full evaluation is its own run
     metrics_json = json.loads((pipeline_project / layout.METRICS).read_text())
-    assert metrics["test_roc_auc"] == pytest.approx(metrics_json["model"]["roc_auc"])
+    assert metrics["test_roc_auc"] == round(metrics_json["model"]["roc_auc"], 4)
+    # The evaluation: a child run named after it, every metric grouped by scorer.
+    exp = client.get_experiment_by_name("churn")
+    evaluation = evaluation_run(client, exp.experiment_id, run.info.run_id)
+    assert evaluation.info.run_name == "evaluate: train: committed params"
+    child = evaluation.data.metrics
+    for key in (
+        "model/roc_auc",
+        "model/pr_auc",
+        "model/brier",
+        "model/log_loss",
+        "model/ece",
+        "model/top_decile_lift",
+        "model/captured_top10",
+        "model/captured_top20",
+        "bgnbd/roc_auc",
+        "bgnbd/ece",
+        "rfm_score/roc_auc",
+        "recency/top_decile_lift",
+        "bgnbd_params/r",
+    ):
+        assert key in child, key
+    assert "recency/brier" not in child  # a ranking, not a probability
+    assert all(v == round(v, 4) for v in child.values())
+    # Why the model is (or is not) champion, where people look.
+    assert tags["mlflow.note.content"].startswith("Champion decision: promoted version 1")
+    version = client.get_model_version_by_alias("churn-model", "champion")
+    assert version.description == tags["mlflow.note.content"]
     # Data fingerprint, model hash and the code version.
     snapshots_sha = hashlib.sha256((pipeline_project / layout.SNAPSHOTS).read_bytes()).hexdigest()
     assert tags[tracking.DATA_HASH_TAG] == snapshots_sha
@@ -89,9 +101,9 @@ def test_run_logs_params_metrics_features_fingerprint_and_context(pipeline_proje
     # Feature list, plots and figures as artifacts.
     features = json.loads(Path(client.download_artifacts(run.info.run_id, "features.json")).read_text())["features"]
     assert features == json.loads((pipeline_project / layout.MODEL_META).read_text())["features"]
-    figures = {Path(a.path).name for a in client.list_artifacts(run.info.run_id, "figures")}
+    figures = {Path(a.path).name for a in client.list_artifacts(evaluation.info.run_id, "figures")}
     assert {"roc.png", "precision_recall.png", "calibration.png", "gains.png", "feature_importance.png"} <= figures
-    gains = {Path(a.path).name for a in client.list_artifacts(run.info.run_id, "plots/gains")}
+    gains = {Path(a.path).name for a in client.list_artifacts(evaluation.info.run_id, "plots/gains")}
     assert gains == {"model.csv", "bgnbd.csv", "rfm_score.csv", "recency.csv"}
 
 
@@ -154,3 +166,18 @@ def test_flatten_params():
         {"train": {"num_leaves": 31}, "data": {"columns": {"amount": "x"}, "events": None}, "exclude": ["A", "B"]}
     )
     assert flat == {"train.num_leaves": 31, "data.columns.amount": "x", "data.events": "null", "exclude": "A,B"}
+
+
+def test_a_run_name_says_which_params_changed(tmp_path, monkeypatch):
+    import subprocess as sp
+
+    git = ["git", "-c", "user.email=t@example.com", "-c", "user.name=t"]
+    (tmp_path / "params.yaml").write_text("train:\n  num_leaves: 31\n  seed: 42\n")
+    sp.run([*git, "init", "-q"], cwd=tmp_path, check=True)
+    sp.run([*git, "add", "params.yaml"], cwd=tmp_path, check=True)
+    sp.run([*git, "commit", "-qm", "p"], cwd=tmp_path, check=True)
+    monkeypatch.delenv("DVC_EXP_NAME", raising=False)
+    assert tracking.run_name("train", tmp_path, {"train.num_leaves": 31, "train.seed": 42}) == "train: committed params"
+    monkeypatch.setenv("DVC_EXP_NAME", "tidy-lark")
+    name = tracking.run_name("train", tmp_path, {"train.num_leaves": 63, "train.seed": 42})
+    assert name == "train: exp tidy-lark, train.num_leaves=63"

@@ -6,7 +6,7 @@ deciding which tables Spark reads (is_csv) works without it. Where a table comes
 - `table:db.transactions`: a table in the session's catalog (Hive, Unity, Glue, ...);
 - `delta:PATH`, or a directory holding `_delta_log`: a Delta table (the session needs
   Delta Lake: `spark.config` with spark.jars.packages io.delta:delta-spark_2.13:<version>
-  and the Delta SQL extension and catalog, see README);
+  and the Delta SQL extension and catalog, see docs/spark.md);
 - any other path or URI: Parquet, one file or a directory of files.
 
 CSV files are not read here: their quirks (encodings, delimiters, repeated header lines,

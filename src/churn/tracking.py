@@ -119,6 +119,37 @@ def context_tags(root: Path) -> dict[str, str]:
     return tags
 
 
+def changed_params(root: Path, current: dict[str, Any]) -> dict[str, Any]:
+    """The flattened params that differ from params.yaml as committed (git HEAD): what a run
+    (a DVC experiment, a local edit) changed. Empty outside git or when nothing changed."""
+    try:
+        committed = subprocess.run(
+            ["git", "show", "HEAD:params.yaml"], cwd=root, capture_output=True, text=True, timeout=10, check=True
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    import yaml
+
+    base = flatten(yaml.safe_load(committed) or {})
+    return {k: v for k, v in current.items() if k in base and str(base[k]) != str(v)}
+
+
+def run_name(stage: str, root: Path, current: dict[str, Any]) -> str:
+    """What a run is, at a glance in the runs table: the stage, the DVC experiment and the
+    params it changed (`train: exp tidy-lark, train.num_leaves=63`), else `committed params`."""
+    changed = changed_params(root, current)
+    parts = [f"exp {os.environ['DVC_EXP_NAME']}"] if os.environ.get("DVC_EXP_NAME") else []
+    parts += [f"{k}={v}" for k, v in sorted(changed.items())[:4]]
+    if len(changed) > 4:
+        parts.append(f"+{len(changed) - 4} more")
+    return f"{stage}: {', '.join(parts) or 'committed params'}"
+
+
+def rounded(metrics: dict[str, float], digits: int = 4) -> dict[str, float]:
+    """Metrics as the UI should show them: four decimals tell runs apart, sixteen do not."""
+    return {k: round(float(v), digits) for k, v in metrics.items()}
+
+
 def _pip_requirements() -> list[str]:
     # Listed explicitly: inferring them costs seconds per run.
     import numpy
@@ -209,12 +240,13 @@ def log_training(
     tags: dict[str, str],
     artifacts: list[Path],
     features: list[str],
+    name: str = "train",
 ) -> tuple[str, str]:
     """Start a run, log params/metrics/features/model, register a model version; return (run_id, version).
 
     `model_dir` holds model.txt and model.json; `model` is the loaded ChurnModel (for the signature).
     """
-    with mlflow.start_run(experiment_id=experiment_id, run_name="train") as run:
+    with mlflow.start_run(experiment_id=experiment_id, run_name=name) as run:
         mlflow.set_tags(tags)
         mlflow.log_params(params)
         mlflow.log_metrics(metrics)
@@ -251,16 +283,26 @@ def find_run(experiment_id: str, model_sha: str) -> str | None:
 
 @_store_errors
 def log_evaluation(
-    run_id: str, metrics: dict[str, float], artifacts: dict[str, list[Path]], tags: dict[str, str] | None = None
-) -> None:
-    """Add the out-of-time metrics and the evaluation files (artifact dir -> files) to the run."""
+    run_id: str,
+    metrics: dict[str, float],
+    headline: dict[str, float],
+    artifacts: dict[str, list[Path]],
+    tags: dict[str, str] | None = None,
+) -> str:
+    """The evaluation as its own run, a child of the training run named `evaluate: <training
+    run's name>`, holding every metric (grouped by scorer: `model/roc_auc`,
+    `bgnbd/roc_auc`, ...) and the evaluation files (artifact dir -> files); the training
+    run gets the `headline` metrics only, so the runs table shows them. Returns the child's id."""
+    parent = MlflowClient().get_run(run_id)
     with mlflow.start_run(run_id=run_id):
-        mlflow.log_metrics(metrics)
-        if tags:
-            mlflow.set_tags(tags)
-        for artifact_dir, paths in artifacts.items():
-            for path in paths:
-                mlflow.log_artifact(str(path), artifact_path=artifact_dir or None)
+        mlflow.log_metrics(rounded(headline))
+        with mlflow.start_run(run_name=f"evaluate: {parent.info.run_name}", nested=True) as child:
+            mlflow.log_metrics(rounded(metrics))
+            mlflow.set_tags({"stage": "evaluate", **(tags or {})})
+            for artifact_dir, paths in artifacts.items():
+                for path in paths:
+                    mlflow.log_artifact(str(path), artifact_path=artifact_dir or None)
+            return child.info.run_id
 
 
 @_store_errors
@@ -302,6 +344,10 @@ def promote_if_better(settings: MlflowSettings, run_id: str, score: float) -> st
     else:
         decision = f"kept champion version {champ.version} ({champ_score:.4f} >= {score:.4f})"
     client.set_tag(run_id, "champion_decision", decision)
+    # Said where people look: the run's and the model version's description.
+    note = f"Champion decision: {decision}. Out-of-time ROC-AUC {score:.4f}."
+    client.set_tag(run_id, "mlflow.note.content", note)
+    client.update_model_version(settings.registered_model, version.version, description=note)
     return decision
 
 

@@ -95,7 +95,7 @@ def test_cdnow_model_matches_or_beats_bgnbd_out_of_time(tmp_path):
             params["data"][optional] = None
     params["churn"]["horizon_days"] = 90
     # 18 months of data from one cohort: a year of training cutoffs would reach back to
-    # when every customer was weeks old, so half a year, as README advises for data
+    # when every customer was weeks old, so half a year, as docs/troubleshooting.md advises for data
     # spanning less than two years.
     params["features"]["n_train_cutoffs"] = 6
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")

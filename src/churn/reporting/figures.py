@@ -4,6 +4,7 @@ matplotlib's object API as in curve_figures.py."""
 from __future__ import annotations
 
 import io
+import textwrap
 
 import numpy as np
 import pandas as pd
@@ -30,16 +31,23 @@ def rates_figure(periods: pd.DataFrame) -> Figure:
     fig = Figure(figsize=(8, 3.6), dpi=100)
     ax = fig.subplots()
     x = np.arange(len(periods))
-    ax.plot(x, periods["retention_rate"], marker="o", label="retention rate")
-    ax.plot(x, periods["lapse_rate"], marker="o", label="lapse rate")
+    ax.plot(x, periods["retention_rate"], marker="o", label="retention rate (left axis)")
+    # The lapse rate is a few percent: on the retention rate's 0-100% axis its trend would be flat.
+    lapse = ax.twinx()
+    lapse.plot(x, periods["lapse_rate"], marker="s", color="#c0392b", label="lapse rate (right axis)")
+    lapse.set_ylim(0, max(float(np.nanmax(periods["lapse_rate"].to_numpy(dtype=float), initial=0.0)) * 1.3, 0.01))
+    lapse.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
+    lapse.set_ylabel("lapse rate")
     for i in np.flatnonzero(~periods["full_history"].to_numpy(dtype=bool)):
         ax.axvspan(i - 0.5, i + 0.5, color="grey", alpha=0.15, linewidth=0)
     step = _tick_every(len(periods))
     ax.set_xticks(x[::step], periods["period"].iloc[::step], rotation=45, ha="right")
     ax.set_ylim(0, 1.05)
-    ax.set_ylabel("share of customers at start")
-    ax.set_title("Retention and churn per period (grey: less than active_days of history)")
-    ax.legend(loc="best")
+    ax.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
+    ax.set_ylabel("retention rate")
+    ax.set_title("Retention and lapse rate per period (grey: too little history before it)")
+    handles = ax.get_legend_handles_labels()[0] + lapse.get_legend_handles_labels()[0]
+    ax.legend(handles=handles, loc="lower left", fontsize=8)
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     return fig
@@ -83,7 +91,7 @@ def cohort_heatmap(cohorts: pd.DataFrame) -> Figure:
     """Share of each acquisition cohort active k months later, as a heatmap with values."""
     shares = cohorts[[c for c in cohorts.columns if c.startswith("m")]].to_numpy(dtype="float64")
     n_rows, n_cols = shares.shape
-    fig = Figure(figsize=(max(6, 0.42 * n_cols + 2), max(3, 0.3 * n_rows + 1.5)), dpi=100)
+    fig = Figure(figsize=(max(7, 0.55 * n_cols + 3), max(3.5, 0.38 * n_rows + 1.8)), dpi=100)
     ax = fig.subplots()
     image = ax.imshow(np.ma.masked_invalid(shares), cmap="Blues", vmin=0, vmax=1, aspect="auto")
     if n_rows * n_cols <= 900:  # beyond that the numbers are unreadable anyway
@@ -95,12 +103,12 @@ def cohort_heatmap(cohorts: pd.DataFrame) -> Figure:
                     f"{value:.0%}",
                     ha="center",
                     va="center",
-                    fontsize=6,
+                    fontsize=8,
                     color="white" if value > 0.6 else "black",
                 )
-    ax.set_xticks(np.arange(n_cols), [str(k) for k in range(n_cols)], fontsize=7)
+    ax.set_xticks(np.arange(n_cols), [str(k) for k in range(n_cols)], fontsize=9)
     labels = [f"{c} ({n})" for c, n in zip(cohorts["cohort"], cohorts["customers"])]
-    ax.set_yticks(np.arange(n_rows), labels, fontsize=7)
+    ax.set_yticks(np.arange(n_rows), labels, fontsize=9)
     ax.set_xlabel("months since first transaction")
     ax.set_ylabel("acquisition month (customers)")
     ax.set_title("Monthly acquisition cohorts: share with a transaction")
@@ -137,7 +145,8 @@ def actions_figure(actions: pd.DataFrame) -> Figure:
     ax.barh(y, actions["customers"], color="#2c3e50")
     for i, n in enumerate(actions["customers"]):
         ax.text(n, i, f" {n}", va="center", fontsize=8)
-    ax.set_yticks(y, actions["action"])
+    names = actions["description"] if "description" in actions.columns else actions["action"]
+    ax.set_yticks(y, [textwrap.shorten(str(n), 60, placeholder="...") for n in names], fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel("customers")
     ax.set_title("Recommended actions (latest scoring)")

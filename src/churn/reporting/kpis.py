@@ -1,6 +1,6 @@
 """Retention KPIs per calendar period (month or quarter), from the transaction log as of a cutoff.
 
-Definitions (also in the README, "Retention report"). Timestamps are naive UTC; a period
+Definitions (also in docs/report.md). Timestamps are naive UTC; a period
 is [start, end), so a transaction exactly at `end` belongs to the next period.
 
 - Active at instant t: a transaction (refunds included) in [t - active_days, t), the

@@ -39,6 +39,7 @@ class ReportContent:
     evaluation_figures: tuple[PageFigure, ...]
     table_links: tuple[tuple[str, str], ...]  # (label, relative path)
     campaigns: dict | None = None  # reports/campaigns.json, when campaigns were measured
+    currency: str | None = None  # value.currency, said after every amount
 
 
 PAGE_HIDDEN_COLUMNS = {"start", "end", "buyers", "orders", "revenue", "expected_lifetime_periods"}
@@ -108,8 +109,10 @@ def fmt_rate(value) -> str:
     return "n/a" if _is_missing(value) else f"{float(value):.1%}"
 
 
-def fmt_money(value) -> str:
-    return "n/a" if _is_missing(value) else f"{float(value):,.2f}"
+def fmt_money(value, currency: str | None = None) -> str:
+    if _is_missing(value):
+        return "n/a"
+    return f"{float(value):,.2f}" + (f" {currency}" if currency else "")
 
 
 def fmt_number(value, digits: int = 2) -> str:
@@ -120,13 +123,18 @@ def fmt_count(value) -> str:
     return "n/a" if _is_missing(value) else f"{int(value):,}"
 
 
-def _format_cell(column: str, value) -> str:
+COUNT_COLUMNS = {"customers_start", "new", "reactivated", "lost", "customers_end", "buyers", "orders", "customers"}
+
+
+def _format_cell(column: str, value, currency: str | None = None) -> str:
     if isinstance(value, (bool, np.bool_)):
         return "yes" if value else "no"
     if column.endswith("_rate") or column.startswith("share_") or column.endswith("_probability"):
         return fmt_rate(value)
     if column in {"revenue", "average_order_value", "period_clv", "model_clv", "expected_net_benefit", "value_at_risk"}:
-        return fmt_money(value)
+        return fmt_money(value, currency)
+    if column in COUNT_COLUMNS or column.startswith("n_") or column in {"high", "medium", "low", "lapsed"}:
+        return fmt_count(value)  # whole customers, however the table stored them
     if column in {"purchase_frequency", "expected_lifetime_periods"}:
         return fmt_number(value)
     if isinstance(value, (int, np.integer)):
@@ -136,12 +144,14 @@ def _format_cell(column: str, value) -> str:
     return "n/a" if _is_missing(value) else str(value)
 
 
-def table_html(frame: pd.DataFrame, columns: list[str] | None = None, table_id: str = "") -> str:
+def table_html(
+    frame: pd.DataFrame, columns: list[str] | None = None, table_id: str = "", currency: str | None = None
+) -> str:
     columns = columns or list(frame.columns)
     head = "".join(f"<th>{html.escape(c.replace('_', ' '))}</th>" for c in columns)
     body = []
     for row in frame[columns].itertuples(index=False):
-        cells = "".join(f"<td>{html.escape(_format_cell(c, v))}</td>" for c, v in zip(columns, row))
+        cells = "".join(f"<td>{html.escape(_format_cell(c, v, currency))}</td>" for c, v in zip(columns, row))
         body.append(f"<tr>{cells}</tr>")
     ident = f' id="{html.escape(table_id)}"' if table_id else ""
     return f"<table{ident}><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
@@ -164,7 +174,7 @@ def _kpi(key: str, label: str, value: str, note: str = "") -> str:
     )
 
 
-def _headline(kpis: dict) -> str:
+def _headline(kpis: dict, currency: str | None = None) -> str:
     latest = kpis["latest_period"]
     trailing = kpis.get("trailing_year")
     scoring = kpis.get("scoring") or {}
@@ -179,7 +189,7 @@ def _headline(kpis: dict) -> str:
         _kpi("new", "New customers", fmt_count(latest["new"]), period),
         _kpi("lost", "Lost customers", fmt_count(latest["lost"]), period),
         _kpi("repeat_purchase_rate", "Repeat-purchase rate", fmt_rate(latest["repeat_purchase_rate"]), period),
-        _kpi("average_order_value", "Average order value", fmt_money(latest["average_order_value"]), period),
+        _kpi("average_order_value", "Average order value", fmt_money(latest["average_order_value"], currency), period),
         _kpi(
             "purchase_frequency",
             "Purchase frequency",
@@ -207,13 +217,13 @@ def _headline(kpis: dict) -> str:
         _kpi(
             "period_clv",
             "Period CLV",
-            fmt_money(trailing and trailing["period_clv"]),
+            fmt_money(trailing and trailing["period_clv"], currency),
             f"AOV x frequency x lifetime x margin {kpis['margin']}",
         ),
         _kpi(
             "model_clv_mean",
             "Model CLV",
-            fmt_money(scoring.get("model_clv_mean")),
+            fmt_money(scoring.get("model_clv_mean"), currency),
             "mean over scored customers"
             if scoring.get("model_clv_mean") is not None
             else "the scores carry no model_clv column",
@@ -248,7 +258,7 @@ def _metrics(metrics: dict | None) -> str:
     return lead + f'<table id="metrics"><thead><tr><th>scorer</th>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
-def _campaigns(summary: dict | None, forest: PageFigure | None) -> str:
+def _campaigns(summary: dict | None, forest: PageFigure | None, currency: str | None = None) -> str:
     """What past campaigns achieved: the last closed campaign per action, and the forest plot."""
     if not summary or not summary.get("last_closed", {}).get("campaign"):
         return ""
@@ -265,8 +275,8 @@ def _campaigns(summary: dict | None, forest: PageFigure | None) -> str:
                     fmt_count(cell["n_treatment"]),
                     fmt_count(cell["n_control"]),
                     f"{fmt_signed(cell['incremental_retention'])} ({interval})",
-                    fmt_number(cell["incremental_customers"], 0),
-                    fmt_money(cell["cost"]),
+                    f"{cell['incremental_customers']:+,.0f}",
+                    fmt_money(cell["cost"], currency),
                     fmt_rate(cell["roi"]),
                     cell["verdict"],
                 )
@@ -314,6 +324,7 @@ def render_page(content: ReportContent) -> str:
     """The whole page as text."""
     kpis = content.kpis
     figs = {f.name: f for f in content.report_figures}
+    currency = content.currency
     scoring = kpis.get("scoring") or {}
     # The page keeps the columns a reader compares; periods.csv has them all.
     period_cols = [c for c in PERIOD_COLUMNS if c not in PAGE_HIDDEN_COLUMNS]
@@ -324,7 +335,7 @@ def render_page(content: ReportContent) -> str:
             "stage writes it.</p>"
         )
     else:
-        total = fmt_money(scoring["expected_net_benefit_total"])
+        total = fmt_money(scoring["expected_net_benefit_total"], currency)
         benefit = (
             "<p>Expected net benefit of all recommended actions: "
             f'<strong data-kpi="expected_net_benefit_total">{total}</strong>.</p>'
@@ -347,11 +358,17 @@ def render_page(content: ReportContent) -> str:
         f"periods are calendar {html.escape(kpis['period'])}s (UTC); a customer is active with a transaction in "
         f"the previous {kpis['active_days']} days. Latest complete {html.escape(kpis['period'])}: "
         f"{html.escape(kpis['latest_period']['period'])}.</p>",
+        '<p class="note-box"><strong>Which number to read.</strong> The <em>lapse rate</em> is the business '
+        "churn rate: customers lost in a period (no purchase for a year) over customers at its start. A "
+        "customer's <em>churn probability</em> (scores, model evaluation) is the chance of no purchase in the "
+        "next 90 days, an earlier signal, so it runs much higher. The <em>period CLV</em> is the simple "
+        "formula per period; the <em>model CLV</em> is each customer's expected profit from the scoring stage. "
+        'What actions achieved is measured against control groups (<a href="#campaigns">past campaigns</a>).</p>',
         '<section id="headline"><h2>Headline KPIs</h2>',
-        _headline(kpis),
+        _headline(kpis, currency),
         "</section>",
         f'<section id="periods"><h2>Customers per {html.escape(kpis["period"])}</h2>',
-        table_html(content.periods, period_cols, "period-table"),
+        table_html(content.periods, period_cols, "period-table", currency),
         "<p>Buyers, orders, revenue and expected lifetime per period are in periods.csv.</p>",
         figure_html(figs["retention"]),
         figure_html(figs["flow"]),
@@ -365,15 +382,15 @@ def render_page(content: ReportContent) -> str:
         f"<p>Latest scoring as of {html.escape(str(scoring.get('as_of')))}: "
         f"{fmt_count(scoring.get('customers'))} customers.</p>",
         segment_note,
-        table_html(content.risk, table_id="risk-table"),
+        table_html(content.risk, table_id="risk-table", currency=currency),
         figure_html(figs["risk_by_segment"]),
         "</section>",
         '<section id="actions"><h2>Recommended actions</h2>',
         benefit,
-        table_html(content.actions, table_id="action-table"),
+        table_html(content.actions, table_id="action-table", currency=currency),
         figure_html(figs["actions"]),
         "</section>",
-        _campaigns(content.campaigns, figs.get("campaign_effects")),
+        _campaigns(content.campaigns, figs.get("campaign_effects"), currency),
         '<section id="model"><h2>Model evaluation</h2>',
         _metrics(content.metrics),
         *(figure_html(f) for f in content.evaluation_figures),

@@ -56,7 +56,9 @@ def build_report(
     )
     cohorts = cohort_retention(tx, cutoff)
     risk = risk_by_segment(scores)
+    descriptions = {a.name: a.description for a in params.actions.playbook}
     actions = action_summary(scores)
+    actions.insert(1, "description", actions["action"].map(descriptions).fillna(actions["action"]))
     segment_label = "RFM segment" if segment_column(scores) == "rfm_segment" else "risk tier"
     kpis = json_safe(
         {
@@ -104,6 +106,7 @@ def build_report(
             evaluation_figures=evaluation_figures,
             table_links=links,
             campaigns=campaigns,
+            currency=params.value.currency,
         )
     )
 

@@ -51,7 +51,7 @@ def run(root: Path, params: Params) -> dict:
     io.write_table(report.effects, root / layout.CAMPAIGN_EFFECTS)
     io.write_json(report.summary, root / layout.CAMPAIGNS)
     metrics = {
-        f"{action}_{name}": value
+        f"{action}/{name}": value
         for action, cell in report.summary["pooled"].items()
         for name, value in cell.items()
         if isinstance(value, float | int) and name in ("incremental_retention", "ci_low", "ci_high", "roi")
@@ -60,7 +60,7 @@ def run(root: Path, params: Params) -> dict:
     tracking.log_campaigns(
         experiment_id,
         f"campaigns as of {data_end.date()}",
-        metrics,
+        tracking.rounded(metrics),
         {"stage": "campaigns", **tracking.context_tags(root)},
         [root / layout.CAMPAIGN_EFFECTS, root / layout.CAMPAIGNS],
     )

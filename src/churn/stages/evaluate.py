@@ -38,13 +38,17 @@ _POINTS = {
 }
 
 
+HEADLINE = ("roc_auc", "pr_auc", "ece")  # on the training run too, so the runs table shows them
+
+
 def flat_metrics(metrics: dict) -> dict[str, float]:
-    """MLflow metric names: test_<metric> for the model, baseline_<name>_<metric> for baselines."""
-    flat = {f"test_{k}": v for k, v in metrics["model"].items()}
+    """MLflow metric names, grouped by scorer for the UI's charts: model/<metric>,
+    <baseline>/<metric>, bgnbd_params/<param>, test/customers and test/churn_rate."""
+    flat = {f"model/{k}": v for k, v in metrics["model"].items()}
     for name, values in metrics["baselines"].items():
-        flat.update({f"baseline_{name}_{k}": v for k, v in values.items()})
-    flat.update({f"bgnbd_{k}": v for k, v in metrics["bgnbd_params"].items()})
-    flat.update({"test_customers": float(metrics["test_customers"]), "test_churn_rate": metrics["test_churn_rate"]})
+        flat.update({f"{name}/{k}": v for k, v in values.items()})
+    flat.update({f"bgnbd_params/{k}": v for k, v in metrics["bgnbd_params"].items()})
+    flat.update({"test/customers": float(metrics["test_customers"]), "test/churn_rate": metrics["test_churn_rate"]})
     return flat
 
 
@@ -101,8 +105,9 @@ def run(root: Path, params: Params) -> dict:
     artifacts: dict[str, list[Path]] = {"figures": figure_files, "": [root / layout.METRICS]}
     for path in plot_files:  # keep reports/plots/<curve>/<scorer>.csv apart in MLflow too
         artifacts.setdefault(path.parent.relative_to(root / "reports").as_posix(), []).append(path)
-    tracking.log_evaluation(run_id, flat, artifacts)
-    decision = tracking.promote_if_better(params.mlflow, run_id, flat[tracking.DECISION_METRIC])
+    headline = {f"test_{k}": metrics["model"][k] for k in HEADLINE}
+    tracking.log_evaluation(run_id, flat, headline, artifacts)
+    decision = tracking.promote_if_better(params.mlflow, run_id, round(headline[tracking.DECISION_METRIC], 4))
     return {
         "roc_auc": {"model": metrics["model"]["roc_auc"]} | {n: m["roc_auc"] for n, m in metrics["baselines"].items()},
         "ece": metrics["model"]["ece"],

@@ -1,7 +1,7 @@
 """Stage `features` (and `churn features`): point-in-time snapshots.
 
 As a DVC stage: snapshots of every active customer at the planned training and test
-cutoffs (README, "Time semantics") from the ingested tables, written to
+cutoffs (docs/pipeline.md, "Time semantics") from the ingested tables, written to
 data/processed/snapshots.parquet (`split` = train | test, the label `churned`) with the
 plan in data/processed/cutoffs.json.
 

@@ -18,7 +18,7 @@ from churn.reporting.report import build_report
 from churn.timeline import scoring_cutoff
 
 EVALUATION_CAPTIONS = {
-    "roc": "ROC curve, out-of-time test (model and recency baseline)",
+    "roc": "ROC curve, out-of-time test: the model and each baseline (BG/NBD, recency, RFM score)",
     "precision_recall": "Precision-recall curve, out-of-time test",
     "calibration": "Calibration: predicted against observed churn, out-of-time test",
 }

@@ -82,6 +82,7 @@ def run(root: Path, params: Params) -> dict:
         },
         artifacts=[root / layout.MODEL_META],
         features=features,
+        name=tracking.run_name("train", root, model_params(params)),
     )
     return {
         "run_id": run_id,
