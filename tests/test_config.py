@@ -2,6 +2,7 @@ import pytest
 
 from churn.config import load_params, parse_params
 from churn.errors import ChurnError
+from tests.conftest import ROOT
 
 
 def test_shipped_params_load(params):
@@ -62,3 +63,16 @@ def test_condition_operator_is_a_closed_list(raw_params):
     raw_params["actions"]["playbook"][0]["when"][0]["op"] = "exec"
     with pytest.raises(ChurnError, match=r"actions\.playbook\.0\.when\.0\.op"):
         parse_params(raw_params)
+
+
+def test_true_or_false_where_a_number_is_expected_is_refused_by_name(raw_params):
+    raw_params["churn"]["horizon_days"] = True
+    with pytest.raises(ChurnError, match=r"churn\.horizon_days: Value error, expected a number, got true"):
+        parse_params(raw_params)
+
+
+def test_a_key_given_twice_is_refused(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_text((ROOT / "params.yaml").read_text() + "\nengine: spark\n")
+    with pytest.raises(ChurnError, match="duplicate key 'engine'"):
+        load_params(path)

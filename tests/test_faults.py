@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from churn.errors import ChurnError
+from churn.errors import ChurnError, InputError
 from churn.inputs.raw import resolve
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -65,3 +65,20 @@ def test_params_paths_stay_inside_the_project(tmp_path):
         resolve(tmp_path, "../../etc/passwd", "data.transactions")
     absolute = tmp_path.parent / "elsewhere.csv"
     assert resolve(tmp_path, str(absolute), "data.transactions") == absolute  # on purpose
+
+
+def test_a_truncated_or_foreign_model_file_is_refused_before_lightgbm_reads_it(tmp_path):
+    import json
+
+    from churn.inputs.model import local_model
+
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "model.txt").write_text("tree\nversion=v4\nnum_class=1\n")  # cut off mid-file
+    meta = {"features": ["recency_days"], "calibration": {"method": "none"}, "model_sha256": "0" * 64}
+    (models / "model.json").write_text(json.dumps(meta))
+    with pytest.raises(ChurnError, match="does not match .*model.json"):
+        local_model(tmp_path)
+    (models / "model.json").write_text("{not json")
+    with pytest.raises(InputError, match="not valid JSON"):
+        local_model(tmp_path)

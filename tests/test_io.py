@@ -1,3 +1,5 @@
+import os
+
 import pandas as pd
 import pytest
 
@@ -47,3 +49,38 @@ def test_empty_file_is_a_clear_error(tmp_path):
     path.write_text("")
     with pytest.raises(InputError, match="empty.csv: the file is empty"):
         io.read_table(path)
+
+
+def test_csv_outputs_neutralise_spreadsheet_formulas_and_parquet_keeps_them(tmp_path):
+    from churn.io import write_table
+
+    frame = pd.DataFrame(
+        {
+            "customer_id": pd.array(
+                ['=HYPERLINK("x")', "+cmd|' /C calc'!A0", "@SUM(A1)", "-2+3", "00017"], dtype="string"
+            ),
+            "amount": [-5.0, 1.0, 2.0, 3.0, 4.0],
+        }
+    )
+    write_table(frame, tmp_path / "out.csv")
+    write_table(frame, tmp_path / "out.parquet")
+    text = pd.read_csv(tmp_path / "out.csv", dtype={"customer_id": str})
+    assert text["customer_id"].tolist() == ['\'=HYPERLINK("x")', "'+cmd|' /C calc'!A0", "'@SUM(A1)", "'-2+3", "00017"]
+    assert text["amount"].tolist() == [-5.0, 1.0, 2.0, 3.0, 4.0]  # numbers stay numbers
+    assert pd.read_parquet(tmp_path / "out.parquet")["customer_id"].tolist() == frame["customer_id"].tolist()
+
+
+def test_a_live_runs_temporary_file_is_never_removed_and_a_dead_ones_is(tmp_path):
+    import subprocess
+    import sys
+
+    from churn.io import write_text
+
+    target = tmp_path / "scores.csv"
+    live = tmp_path / f".scores.csv.{os.getpid()}.abc.tmp"  # this process: alive
+    live.write_text("being written")
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = tmp_path / f".scores.csv.{int(gone.stdout)}.def.tmp"  # a process that has ended
+    dead.write_text("left by a killed run")
+    write_text("new", target)
+    assert target.read_text() == "new" and live.exists() and not dead.exists()

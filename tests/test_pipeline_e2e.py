@@ -160,10 +160,14 @@ def test_second_repro_has_nothing_to_do(project):
 def test_changing_one_param_reruns_only_its_readers(project, tmp_path):
     copy = copy_project(project, tmp_path / "copy")
     params = yaml.safe_load((copy / "params.yaml").read_text())
-    params["score"]["risk_tiers"]["high"] = 0.7
+    params["actions"]["budget"] = 5000
     (copy / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     status = json.loads(sh(["dvc", "status", "--json"], copy).stdout)
     assert set(status) == {"score"}
+    params["score"]["risk_tiers"]["high"] = 0.7  # campaigns segment by risk tier too
+    (copy / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    status = json.loads(sh(["dvc", "status", "--json"], copy).stdout)
+    assert set(status) == {"campaigns", "score"}
 
 
 def test_editing_the_code_that_picks_model_features_reruns_train(project, tmp_path):
@@ -235,3 +239,14 @@ def test_the_control_group_is_held_back_from_its_shadow_action_and_logged_after_
     treated = scores[(scores["group"] == "treatment") & (scores["recommended_action"] != "no_action")]
     assert len(log) == len(treated) + control["held_out_action"].notna().sum()
     assert set(log["group"]) == {"treatment", "control"} and set(log["campaign"]) == {"retention-2025-01"}
+
+
+def test_a_failed_training_run_leaves_the_previous_model_in_place(project, tmp_path):
+    copy = copy_project(project, tmp_path / "copy")
+    before = {p: (copy / p).read_bytes() for p in ("models/model.txt", "models/model.json")}
+    params = yaml.safe_load((copy / "params.yaml").read_text())
+    params["train"]["learning_rate"] = -1  # refused by name when the stage starts
+    (copy / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    proc = subprocess.run(["dvc", "repro", "train"], cwd=copy, **RUN)
+    assert proc.returncode != 0 and "train.learning_rate" in proc.stdout + proc.stderr
+    assert {p: (copy / p).read_bytes() for p in before} == before

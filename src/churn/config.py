@@ -9,10 +9,10 @@ from __future__ import annotations
 import datetime as dt
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from churn.errors import ChurnError
 
@@ -21,6 +21,16 @@ PARAMS_FILE = "params.yaml"
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bools_for_numbers(cls, value, info):
+        """YAML's true/false would pass as 1/0 where a number is expected: refuse them."""
+        annotation = cls.model_fields[info.field_name].annotation
+        numeric = {int, float} & ({annotation} | set(get_args(annotation)))
+        if isinstance(value, bool) and numeric and bool not in get_args(annotation) and annotation is not bool:
+            raise ValueError(f"expected a number, got {str(value).lower()}")
+        return value
 
 
 class ColumnMap(_Strict):
@@ -234,11 +244,24 @@ def parse_params(raw: Any, source: str = PARAMS_FILE) -> Params:
         raise ChurnError(f"{source}: invalid settings\n" + "\n".join(lines)) from None
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """Safe YAML that refuses a key given twice in one mapping (YAML would keep the last silently)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def load_params(path: Path | None = None) -> Params:
     """Read and validate params.yaml (safe YAML: no tags, no code)."""
     path = path or project_root() / PARAMS_FILE
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
     except FileNotFoundError:
         raise ChurnError(f"{path}: file not found") from None
     except yaml.YAMLError as exc:

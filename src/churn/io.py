@@ -24,12 +24,28 @@ _UMASK = os.umask(0)
 os.umask(_UMASK)
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
+
+
 def _remove_leftovers(path: Path) -> None:
-    """Temporary siblings left by a run that was killed (no `finally` runs after SIGKILL)."""
+    """Temporary siblings left by a run that was killed (no `finally` runs after SIGKILL).
+
+    Temporary names carry the writing process's id (`.<name>.<pid>.<random>.tmp`), so a run
+    removes only the leftovers of processes that are gone, never a live run's file."""
     old = path.parent / f".{path.name}.old.tmp"
     if old.exists() and not path.exists():  # killed between the two renames of atomic_dir
         os.replace(old, path)
     for stale in path.parent.glob(f".{path.name}.*.tmp"):
+        owner = stale.name[len(path.name) + 2 :].split(".", 1)[0]
+        if stale == old or (owner.isdigit() and _alive(int(owner))):
+            continue
         if stale.is_dir():
             shutil.rmtree(stale, ignore_errors=True)
         else:
@@ -42,7 +58,7 @@ def atomic_path(path: Path | str) -> Iterator[Path]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     _remove_leftovers(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     tmp_path = Path(tmp)
     os.chmod(tmp_path, 0o666 & ~_UMASK)  # mkstemp's 0600 would hide outputs from colleagues
@@ -59,7 +75,7 @@ def atomic_dir(path: Path | str) -> Iterator[Path]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     _remove_leftovers(path)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent))
     os.chmod(tmp, 0o777 & ~_UMASK)
     old = path.parent / f".{path.name}.old.tmp"
     try:
@@ -73,14 +89,34 @@ def atomic_dir(path: Path | str) -> Iterator[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(df: pd.DataFrame) -> pd.DataFrame:
+    """Text cells a spreadsheet would run as a formula (=, +, -, @, tab, CR first) get a
+    leading apostrophe, which spreadsheets show as text; numbers are left as they are."""
+    out = df
+    for col in df.columns:
+        values = df[col]
+        if not (pd.api.types.is_string_dtype(values) or values.dtype == object):
+            continue
+        text = values.astype("string")
+        risky = text.str.startswith(FORMULA_START).fillna(False)
+        if risky.any():
+            out = out.copy() if out is df else out
+            out[col] = text.where(~risky, "'" + text)
+    return out
+
+
 def write_table(df: pd.DataFrame, path: Path | str) -> None:
-    """Write a frame as CSV or Parquet (by extension), atomically and byte-reproducibly."""
+    """Write a frame as CSV or Parquet (by extension), atomically and byte-reproducibly.
+    CSV text cells are made spreadsheet-safe (spreadsheet_safe); Parquet keeps raw values."""
     path = Path(path)
     with atomic_path(path) as tmp:
         if path.suffix == ".parquet":
             df.to_parquet(tmp, index=False, compression="zstd")
         elif path.suffix == ".csv":
-            df.to_csv(tmp, index=False, lineterminator="\n", date_format="%Y-%m-%dT%H:%M:%S")
+            spreadsheet_safe(df).to_csv(tmp, index=False, lineterminator="\n", date_format="%Y-%m-%dT%H:%M:%S")
         else:
             raise ValueError(f"{path}: unsupported table format (use .csv or .parquet)")
 
@@ -178,7 +214,15 @@ def _find_undecodable(path: Path, encoding: str, delimiter: str) -> tuple[int | 
 
 
 def read_json(path: Path | str) -> Any:
-    return json.loads(Path(path).read_text(encoding="utf-8"))
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(str(path), f"not valid JSON ({exc})") from None
+
+
+def project_relative(paths: list[Path], root: Path) -> list[str]:
+    """Paths inside the project relative to it, so files naming them are the same wherever it lives."""
+    return [str(p.relative_to(root)) if p.is_relative_to(root) else str(p) for p in paths]
 
 
 def file_sha256(path: Path | str) -> str:

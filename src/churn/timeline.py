@@ -34,6 +34,18 @@ def days_past_data(cutoff: pd.Timestamp, newest_timestamp: pd.Timestamp) -> int:
     return (as_of_day(cutoff) - pd.Timestamp(newest_timestamp).date()).days
 
 
+def as_of_warnings(cutoff: pd.Timestamp, newest_timestamp: pd.Timestamp) -> list[str]:
+    """What to tell a user who scores as of a day after the data ends."""
+    late = days_past_data(cutoff, newest_timestamp)
+    if late <= 0:
+        return []
+    return [
+        f"--as-of {as_of_day(cutoff)} is {late} days after the data's last day "
+        f"({pd.Timestamp(newest_timestamp).date()}): every customer looks that much longer without a "
+        "purchase, so risks are overstated"
+    ]
+
+
 def scoring_cutoff(newest_timestamp: pd.Timestamp) -> pd.Timestamp:
     """The newest cutoff the data supports: midnight after its newest timestamp's date."""
     return cutoff_for_as_of(pd.Timestamp(newest_timestamp).date())

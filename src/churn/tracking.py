@@ -296,7 +296,9 @@ def log_evaluation(
     parent = MlflowClient().get_run(run_id)
     with mlflow.start_run(run_id=run_id):
         mlflow.log_metrics(rounded(headline))
-        with mlflow.start_run(run_name=f"evaluate: {parent.info.run_name}", nested=True) as child:
+        with mlflow.start_run(
+            experiment_id=parent.info.experiment_id, run_name=f"evaluate: {parent.info.run_name}", nested=True
+        ) as child:
             mlflow.log_metrics(rounded(metrics))
             mlflow.set_tags({"stage": "evaluate", **(tags or {})})
             for artifact_dir, paths in artifacts.items():

@@ -4,6 +4,8 @@ both notebooks executed against the same small synthetic world."""
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import pytest
 
@@ -74,6 +76,11 @@ def test_page_renders_offline_in_chromium(pipeline_project, tmp_path):
             assert forest.is_visible() and forest.evaluate("i => i.naturalWidth") > 0
             rows = page.locator("#campaign-table tbody tr")
             assert rows.count() == len(campaigns["last_closed"]["actions"])
+            # Amounts carry the currency (value.currency) for a manager reading the page.
+            assert "EUR" in page.locator('[data-kpi="average_order_value"]').inner_text()
+            shots = Path(os.environ.get("CHURN_SCREENSHOTS", tmp_path))
+            shots.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(shots / "report_page.png"))
         finally:
             context.close()
     assert all(url.startswith(("file:", "data:")) for url in requests), requests  # nothing from the network

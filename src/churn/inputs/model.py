@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from churn import io, layout
@@ -15,9 +16,16 @@ def local_model(root: Path) -> ChurnModel:
     if not model_path.exists() or not meta_path.exists():
         raise ChurnError(f"{model_path}: no trained model; run `dvc repro train` first")
     meta = io.read_json(meta_path)
-    if "calibration" not in meta:
-        raise ChurnError(f"{meta_path}: written by an older version without calibration; run `dvc repro train`")
-    return ChurnModel.from_parts(model_path.read_text(encoding="utf-8"), meta)
+    if not isinstance(meta, dict) or "calibration" not in meta or "features" not in meta:
+        raise ChurnError(f"{meta_path}: not a model description of this pipeline; run `dvc repro train`")
+    text = model_path.read_text(encoding="utf-8", errors="replace")
+    expected = meta.get("model_sha256")
+    if expected and hashlib.sha256(text.encode("utf-8")).hexdigest() != expected:
+        raise ChurnError(
+            f"{model_path} does not match {meta_path} (truncated, edited, or from another training run); "
+            "run `dvc repro train` or `dvc checkout models`"
+        )
+    return ChurnModel.from_parts(text, meta)
 
 
 def load(root: Path, model_uri: str | None = None) -> ChurnModel:

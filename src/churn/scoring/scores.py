@@ -113,7 +113,8 @@ def score_summary(
     acted = scores[scores["priority"].notna()]
     p = acted["churn_probability"].fillna(1.0)  # lapsed customers count as gone
     rate = acted["success_rate"].astype(float)
-    spend = float(acted["recommended_action"].map({a.name: a.cost for a in actions.playbook}).sum())
+    costs = acted["recommended_action"].map({a.name: a.cost for a in actions.playbook})
+    spend = float(costs.astype("float64").sum())  # float first: an empty text column sums to ""
 
     def counts(col: str) -> dict[str, int]:
         return {str(k): int(v) for k, v in scores[col].value_counts().sort_index().items()}

@@ -20,7 +20,7 @@ from churn.inputs import tables as inputs
 from churn.inputs.scoring import customer_list, scoring_snapshot
 from churn.scoring.scores import score_summary
 from churn.scoring.table import score_table
-from churn.timeline import cutoff_for_as_of, days_past_data, scoring_cutoff
+from churn.timeline import as_of_warnings, cutoff_for_as_of, scoring_cutoff
 
 
 def run(
@@ -63,15 +63,8 @@ def run(
         cutoff=cutoff,
         duplicate_ids_in_list=duplicates,
         rejected_transaction_rows=counts["rows_rejected"] if counts else 0,
-        # Relative inside the project, so the file is the same wherever the project lives.
-        outputs=[str(t.relative_to(root)) if t.is_relative_to(root) else str(t) for t in targets],
+        outputs=io.project_relative(targets, root),
         success_rates=rates.sources if rates else None,
     )
     io.write_json(summary, targets[0].with_suffix(".summary.json"))
-    late = days_past_data(cutoff, newest)
-    if late > 0:  # said, not stored: the files stay the same whatever day the run happens
-        summary["warnings"] = [
-            f"--as-of {as_of} is {late} days after the data's last day ({newest.date()}): every customer "
-            "looks that much longer without a purchase, so risks are overstated"
-        ]
-    return summary
+    return {**summary, "warnings": as_of_warnings(cutoff, newest)}  # said, not stored in the files

@@ -10,6 +10,7 @@ churn probabilities, registered as a new version of `mlflow.registered_model`.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from churn import io, layout, tracking
@@ -42,7 +43,8 @@ def run(root: Path, params: Params) -> dict:
     except ValueError as exc:
         raise ChurnError(f"training failed: {exc}") from None
     data_sha = io.file_sha256(root / layout.SNAPSHOTS)
-    io.write_text(trained.booster.model_to_string(), root / layout.MODEL)
+    booster_text = trained.booster.model_to_string()
+    io.write_text(booster_text, root / layout.MODEL)
     meta = {
         **trained.model.to_dict(),
         "best_iteration": trained.best_iteration,
@@ -54,6 +56,8 @@ def run(root: Path, params: Params) -> dict:
         "class_weight": params.train.class_weight,
         "lightgbm_params": lgb_params(params.train),
         "data_sha256": data_sha,
+        # Checked on load: a truncated or mismatched model.txt is refused before LightGBM reads it.
+        "model_sha256": hashlib.sha256(booster_text.encode("utf-8")).hexdigest(),
     }
     io.write_json(meta, root / layout.MODEL_META)
 
