@@ -194,7 +194,7 @@ def test_forced_rerun_is_byte_identical(project, tmp_path):
     assert {p: (project / p).read_bytes() for p in outputs} == before
     # A quiet run: one line per stage, then the summary.
     lines = run.stdout.splitlines()
-    stages = ["generate", "ingest", "features", "train", "evaluate", "score", "report"]
+    stages = ["generate", "ingest", "features", "train", "evaluate", "campaigns", "score", "report"]
     assert [line.split(":")[0] for line in lines] == [f"churn {s}" for s in stages], run.stdout
     assert not run.stderr.strip(), run.stderr
     summary = sh(["churn", "summary"], project).stdout.splitlines()
