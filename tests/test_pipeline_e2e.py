@@ -47,6 +47,19 @@ def test_scores_cover_every_customer_with_history(project):
     assert len(parquet) == len(scores)
 
 
+def test_an_action_is_explained_by_what_raises_the_risk_in_plain_words(project):
+    scores = pd.read_parquet(project / "data/scores/churn_scores.parquet")
+    acted = scores[scores["priority"].notna() & (scores["status"] == "active")]
+    assert len(acted) > 0
+    for _, row in acted.iterrows():
+        # The action's reason cites reason_1, the strongest risk-raising driver, never protection.
+        assert row["action_reason"].endswith(f"({row['reason_1']})"), row["action_reason"]
+        assert row["reason_1"] != row["protective_factor"]
+    texts = pd.concat([scores[c] for c in ("reason_1", "reason_2", "reason_3", "protective_factor")]).dropna()
+    assert len(texts) > 0 and not texts.str.contains("_").any()  # no code names
+    assert not texts.str.contains("raises risk|lowers risk").any()
+
+
 def test_actions_respect_budget_capacity_fatigue_and_control(project):
     params = yaml.safe_load((project / "params.yaml").read_text())["actions"]
     playbook = {a["name"]: a for a in params["playbook"]}

@@ -77,3 +77,34 @@ def test_outcomes_use_the_snapshot_at_the_campaign_day_and_the_window_after_it()
     # b: bought in the last minute of the 90-day window [2024-03-01, 2024-05-30): retained.
     assert out.loc["b", "retained"] == 1 and out.loc["b", "revenue"] == 7.0
     assert out.loc["b", "frequency"] == 1
+
+
+def test_contacts_of_customers_without_history_by_the_campaign_day_are_counted_not_measured(params):
+    from churn.campaigns.report import campaign_report
+
+    tx = pd.DataFrame(
+        {
+            "customer_id": pd.array(["a", "b", "late"], dtype="string"),
+            "timestamp": pd.to_datetime(["2024-01-10 00:00", "2024-01-12 00:00", "2024-04-01 00:00"]),
+            "amount": [10.0, 20.0, 30.0],
+        }
+    )
+    log = contacts(
+        [
+            ("a", "2024-03-01 10:00", "offer", "spring", "treatment"),
+            ("b", "2024-03-01 10:00", "offer", "spring", "control"),
+            ("late", "2024-03-01 10:00", "offer", "spring", "treatment"),  # first purchase after the campaign
+        ]
+    )
+    camp = campaign_rows(log, DATA_END, horizon_days=90)
+    cutoff = pd.Timestamp("2024-03-01")
+    con, table = ibis.duckdb.connect(), ibis.memtable(tx)
+    snap = build_snapshots(
+        con, table, [("campaign", cutoff)], active_days=365, horizon_days=90, labels_until=DATA_END, active_only=False
+    )
+    revenue = con.to_pyarrow(window_revenue(table, [cutoff], 90)).to_pandas()
+    report = campaign_report(camp, snap, revenue, None, params)
+    assert report.summary["handling"]["contacts_without_history"] == 1
+    assert set(report.outcomes["customer_id"]) == {"a", "b"}
+    pooled = report.summary["pooled"]["offer"]
+    assert (pooled["n_treatment"], pooled["n_control"]) == (1, 1)
