@@ -106,6 +106,8 @@ class RiskTiers(_Strict):
 
 class ScoreSettings(_Strict):
     risk_tiers: RiskTiers = RiskTiers()
+    # When evaluate found no skill: rank by BG/NBD (baseline) or plan no action (no_plan).
+    without_skill: Literal["baseline", "no_plan"] = "baseline"
 
 
 Op = Literal["==", "!=", "<", "<=", ">", ">=", "in"]

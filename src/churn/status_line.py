@@ -47,7 +47,11 @@ def _features(r: dict) -> str:
     if r.get("train_cutoffs"):
         line += f" at {len(r['train_cutoffs'])} training cutoffs, test cutoff {r.get('test_cutoff')}"
     if skipped:
-        line += f" ({len(skipped)} training cutoffs skipped: too little history)"
+        kept = len(r.get("train_cutoffs") or [])
+        line += (
+            f" (only {kept} of {kept + len(skipped)} planned training cutoffs fit the data: "
+            f"{len(skipped)} skipped, with less than features.min_history_days of data before them)"
+        )
     return line
 
 
@@ -64,7 +68,14 @@ def _evaluate(r: dict) -> str:
     best = max(auc.items(), key=lambda kv: kv[1]) if auc else None
     line = f"out-of-time ROC-AUC {model:.3f}" if isinstance(model, float) else "evaluated"
     if best:
-        line += f" (best baseline {best[0]} {best[1]:.3f})"
+        line += f" (best baseline {best[0]} {best[1]:.3f}"
+        versus = (r.get("versus_best_baseline") or {}).get("roc_auc")
+        if versus:
+            line += f", difference {versus['difference']:+.3f} [{versus['ci_low']:+.3f}, {versus['ci_high']:+.3f}]"
+        line += ")"
+    skill = r.get("skill") or {}
+    if skill and not skill.get("has_skill"):
+        line += f"; NO SKILL: {skill['reason']}"
     if r.get("champion"):
         line += f"; {r['champion']}"
     return line
@@ -91,6 +102,9 @@ def _score(r: dict) -> str:
     )
     if r.get("budget") is not None:
         line += f", spend {r.get('spend', 0):,.0f} of {r['budget']:,.0f}"
+    ranking = r.get("ranking") or {}
+    if ranking.get("by") not in (None, "model") or ranking.get("planned") is False:
+        line += f"; {ranking['why']}"
     return line
 
 

@@ -19,6 +19,8 @@ def headline(root: Path) -> str:
         f"Out-of-time test (cutoff {metrics['test_cutoff']}, {metrics['test_customers']} customers, "
         f"churn rate {metrics['test_churn_rate']:.1%}):",
         *_metric_lines(metrics),
+        *_comparison_lines(metrics),
+        *_ranking_lines(summary),
         f"Scored {status.get('active', 0)} active customers as of {scores['as_of'].iloc[0]} "
         f"({status.get('lapsed', 0)} lapsed flagged): "
         + ", ".join(f"{t} risk {int(tiers.get(t, 0))}" for t in ("high", "medium", "low")),
@@ -48,6 +50,38 @@ def _metric_lines(metrics: dict) -> list[str]:
             line += f"  Brier {m['brier']:.3f}" + (f"  ECE {m['ece']:.3f}" if "ece" in m else "")
         out.append(line)
     return out
+
+
+def _comparison_lines(metrics: dict) -> list[str]:
+    """Model minus the best baseline, with the bootstrap interval, and the skill verdict."""
+    skill = metrics.get("skill")
+    if not skill:
+        return []
+    best = skill["best_baseline"]
+    cells = metrics["comparison"]["versus"][best]
+    parts = [
+        f"{label} {c['difference']:+.3f} [{c['ci_low']:+.3f}, {c['ci_high']:+.3f}]"
+        for label, c in (
+            ("ROC-AUC", cells["roc_auc"]),
+            ("PR-AUC", cells["pr_auc"]),
+            ("lift", cells["top_decile_lift"]),
+        )
+    ]
+    lines = [f"  model minus best baseline ({best}), 95% interval: " + ", ".join(parts)]
+    if not skill["has_skill"]:
+        lines.append(f"  WARNING: the model has no skill: {skill['reason']}")
+    note = (metrics.get("calibration") or {}).get("note")
+    if note:
+        lines.append(f"  calibration: {note}")
+    return lines
+
+
+def _ranking_lines(summary: dict) -> list[str]:
+    ranking = summary.get("ranking")
+    model = summary.get("model") or {}
+    if not ranking:
+        return []
+    return [f"Ranked by {ranking['by']} ({model.get('uri')}): {ranking['why']}"]
 
 
 def _campaign_lines(root: Path) -> list[str]:

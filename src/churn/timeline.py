@@ -85,18 +85,49 @@ def plan_for_span(
     oldest: pd.Timestamp, newest: pd.Timestamp, churn: ChurnSettings, features: FeatureSettings
 ) -> CutoffPlan:
     """The cutoff plan for data from `oldest` to `newest`: plan_cutoffs from the settings,
-    without training cutoffs that have less than features.min_history_days of data before them."""
+    keeping the training cutoffs with at least features.min_history_days of data before them.
+
+    Short data keep the most training cutoffs that fit (the rest are listed as skipped).
+    Training needs the newest cutoff and one a full horizon before it (the probe that stops
+    early and calibrates, modeling/train.py); when even that does not fit, the error names
+    the data's span and the settings that would fit it."""
     plan = plan_cutoffs(
         scoring_cutoff(newest), churn.horizon_days, features.n_train_cutoffs, features.cutoff_spacing_days
     )
     earliest = oldest + pd.Timedelta(days=features.min_history_days)
     kept = tuple(c for c in plan.train if c > oldest and c >= earliest)
-    if not kept:
-        raise ChurnError(
-            f"not enough history: the data spans {oldest.date()} to {newest.date()}, but even the newest "
-            f"training cutoff ({plan.train[-1].date()}) has less than features.min_history_days "
-            f"({features.min_history_days}) days of data before it. Lower features.min_history_days, "
-            "features.cutoff_spacing_days or churn.horizon_days."
-        )
+    probe = [c for c in kept if c + pd.Timedelta(days=churn.horizon_days) <= plan.train[-1]]
+    if len(kept) < 2 or not probe:
+        raise ChurnError(_too_short(oldest, newest, plan, churn, features))
     skipped = tuple(c for c in plan.train if c not in kept)
     return CutoffPlan(train=kept, test=plan.test, score=plan.score, skipped=skipped)
+
+
+def _needed_days(horizon: int, min_history: int, spacing: int) -> int:
+    """Days of data the plan needs: history before the probe cutoff, the probe's distance
+    (whole spacings reaching a horizon), then the training and the test label windows."""
+    return min_history + spacing * -(-horizon // spacing) + 2 * horizon
+
+
+def _too_short(
+    oldest: pd.Timestamp, newest: pd.Timestamp, plan: CutoffPlan, churn: ChurnSettings, features: FeatureSettings
+) -> str:
+    span = (plan.score - oldest.normalize()).days
+    h, hist, spacing = churn.horizon_days, features.min_history_days, features.cutoff_spacing_days
+    fixes = []
+    max_history = span - (_needed_days(h, 0, spacing))
+    if max_history >= 0:
+        fixes.append(f"features.min_history_days: {max_history} (or less)")
+    horizons = [x for x in range(h - 1, 0, -1) if _needed_days(x, hist, min(spacing, x)) <= span]
+    if horizons:
+        fixes.append(
+            f"churn.horizon_days: {horizons[0]} with features.cutoff_spacing_days <= {min(spacing, horizons[0])}"
+        )
+    advice = " or ".join(fixes) if fixes else "more data (a longer export)"
+    return (
+        f"not enough history to train: the data spans {oldest.date()} to {newest.date()} ({span} days), but "
+        f"the settings need {_needed_days(h, hist, spacing)} days: features.min_history_days ({hist}) before a "
+        f"training cutoff a full churn.horizon_days ({h}) before the newest one (features.cutoff_spacing_days "
+        f"{spacing}), then two label windows of {h} days (training, then the out-of-time test). "
+        f"Settings that fit this data: {advice}."
+    )

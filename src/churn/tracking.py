@@ -42,6 +42,19 @@ CHAMPION = "champion"
 MODEL_HASH_TAG = "model_sha256"
 DATA_HASH_TAG = "data_sha256"
 DECISION_METRIC = "test_roc_auc"
+SETUP_TAG = "setup"  # horizon and data a model competes within, e.g. 90d-1a2b3c4d
+SKILL_TAG = "skill"  # set by evaluate: "yes" | "no"
+SKILL_REASON_TAG = "skill_reason"
+
+
+def setup_name(horizon_days: int, data_sha256: str) -> str:
+    """The setup a model was trained for: its horizon and the fingerprint of its ingested data."""
+    return f"{horizon_days}d-{data_sha256[:8]}"
+
+
+def champion_alias(setup: str) -> str:
+    """Champions are per setup: a 120-day model never competes with (or replaces) a 90-day one."""
+    return f"{CHAMPION}-{setup}"
 
 
 def store_root(root: Path) -> Path:
@@ -322,34 +335,55 @@ def log_campaigns(
 
 
 @_store_errors
-def promote_if_better(settings: MlflowSettings, run_id: str, score: float) -> str:
-    """Move the `champion` alias to this run's model version if it beats the current champion
-    on the out-of-time ROC-AUC; tag the run with the decision and return it in words."""
+def promote_if_better(settings: MlflowSettings, run_id: str, score: float, setup: str, verdict: dict) -> str:
+    """Decide whether this run's model version becomes the champion of its setup (same
+    horizon, same data): only when it beats the best baseline with the interval's lower bound
+    above 0 (`verdict`, modeling/compare.skill_verdict) and the setup's current champion on
+    the out-of-time ROC-AUC. A promotion moves the alias `champion-<setup>` and the plain
+    `champion` (the newest promoted setup's). The decision, in words, is tagged on the run,
+    written as the run's and the model version's description, and returned."""
     client = MlflowClient()
     versions = client.search_model_versions(f"name = '{settings.registered_model}' and run_id = '{run_id}'")
     if not versions:
         raise ChurnError(f"no registered version of {settings.registered_model} for run {run_id}")
     version = max(versions, key=lambda v: int(v.version))
+    alias = champion_alias(setup)
     try:
-        champ = client.get_model_version_by_alias(settings.registered_model, CHAMPION)
+        champ = client.get_model_version_by_alias(settings.registered_model, alias)
     except mlflow.exceptions.MlflowException:
         champ = None
     champ_score = None
     if champ is not None and champ.run_id:
         champ_score = client.get_run(champ.run_id).data.metrics.get(DECISION_METRIC)
+    lead = verdict["reason"]
     if champ is not None and champ.version == version.version:
-        decision = f"version {version.version} is already the champion"
+        decision = f"version {version.version} is already the {alias}"
+    elif not verdict["beats_best_baseline"]:
+        decision = (
+            f"not promoted: version {version.version} does not beat the best baseline "
+            f"({verdict['best_baseline']}) with an interval above 0 ({lead})"
+        )
     elif champ_score is None or score > champ_score:
-        client.set_registered_model_alias(settings.registered_model, CHAMPION, version.version)
-        was = "none" if champ is None else f"version {champ.version} ({champ_score})"
-        decision = f"promoted version {version.version} to champion ({score:.4f} beats {was})"
+        for name in (alias, CHAMPION):
+            client.set_registered_model_alias(settings.registered_model, name, version.version)
+        was = "no champion yet" if champ is None else f"version {champ.version} at {champ_score:.4f}"
+        decision = f"promoted version {version.version} to {alias} and {CHAMPION} ({score:.4f} beats {was})"
     else:
-        decision = f"kept champion version {champ.version} ({champ_score:.4f} >= {score:.4f})"
-    client.set_tag(run_id, "champion_decision", decision)
+        decision = f"kept {alias} version {champ.version} ({champ_score:.4f} >= {score:.4f})"
+    tags = {
+        "champion_decision": decision,
+        SKILL_TAG: "yes" if verdict["has_skill"] else "no",
+        SKILL_REASON_TAG: verdict["reason"],
+    }
+    for key, value in tags.items():
+        client.set_tag(run_id, key, value)
+    skill = "has skill" if verdict["has_skill"] else "HAS NO SKILL"
     # Said where people look: the run's and the model version's description.
-    note = f"Champion decision: {decision}. Out-of-time ROC-AUC {score:.4f}."
+    note = f"Setup {setup}. The model {skill}: {verdict['reason']}. Champion decision: {decision}."
     client.set_tag(run_id, "mlflow.note.content", note)
     client.update_model_version(settings.registered_model, version.version, description=note)
+    for key, value in tags.items():
+        client.set_model_version_tag(settings.registered_model, version.version, key, value)
     return decision
 
 
@@ -364,7 +398,8 @@ def runs_frame(root: Path, settings: MlflowSettings) -> pd.DataFrame:
 
 def load_churn_model(root: Path, uri: str):
     """The ChurnModel behind an MLflow model URI (e.g. models:/churn-model@champion), from
-    the project's store; used by `churn score --model`."""
+    the project's store, and what its runs say about it ({"uri", "run_id", "version",
+    "skill"}); used by `churn score --model`."""
     mlflow.set_tracking_uri(tracking_uri(root))
     mlflow.set_registry_uri(tracking_uri(root))
     try:
@@ -376,4 +411,17 @@ def load_churn_model(root: Path, uri: str):
     inner = loaded.unwrap_python_model()
     if not isinstance(inner, ChurnPyfunc):
         raise ChurnError(f"--model {uri}: not a churn model logged by this pipeline")
-    return inner.model
+    run_id = loaded.metadata.run_id
+    client = MlflowClient()
+    tags = client.get_run(run_id).data.tags if run_id else {}
+    versions = client.search_model_versions(f"run_id = '{run_id}'") if run_id else []
+    skill = None
+    if SKILL_TAG in tags:
+        skill = {"has_skill": tags[SKILL_TAG] == "yes", "reason": tags.get(SKILL_REASON_TAG, "")}
+    identity = {
+        "uri": uri,
+        "run_id": run_id,
+        "version": max((int(v.version) for v in versions), default=None),
+        "skill": skill,
+    }
+    return inner.model, identity

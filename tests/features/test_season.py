@@ -31,9 +31,10 @@ def test_a_model_without_the_season_scores_snapshots_that_have_it():
         check_features(["recency_days"], ["recency_days", "frequency"])
 
 
-def settings(**features):
+def settings(horizon_days: int = 90, **features):
     raw = yaml.safe_load((Path(__file__).resolve().parents[2] / "params.yaml").read_text(encoding="utf-8"))
     raw["features"].update(n_train_cutoffs=12, cutoff_spacing_days=30, **features)
+    raw["churn"]["horizon_days"] = horizon_days
     params = Params.model_validate(raw)
     return params.churn, params.features
 
@@ -51,3 +52,25 @@ def test_training_cutoffs_with_too_little_history_before_them_are_skipped():
 def test_no_training_cutoff_with_enough_history_is_a_clear_error():
     with pytest.raises(ChurnError, match="min_history_days"):
         plan_for_span(pd.Timestamp("2024-01-01"), pd.Timestamp("2024-12-31"), *settings(min_history_days=400))
+
+
+def test_one_year_of_data_names_its_span_and_the_settings_that_fit_it():
+    oldest, newest = pd.Timestamp("2024-01-01"), pd.Timestamp("2024-12-31 18:00")
+    with pytest.raises(ChurnError) as info:
+        plan_for_span(oldest, newest, *settings(min_history_days=180))
+    message = str(info.value)
+    assert "the data spans 2024-01-01 to 2024-12-31 (366 days), but the settings need 450 days" in message
+    assert "features.min_history_days: 96 (or less)" in message
+    assert "churn.horizon_days: 60 with features.cutoff_spacing_days <= 30" in message
+    # Each advice really fits: training gets its newest cutoff and a probe a horizon before it.
+    fitted = plan_for_span(oldest, newest, *settings(min_history_days=96))
+    assert fitted.train[-1] - fitted.train[0] >= pd.Timedelta(days=90)
+    shorter = plan_for_span(oldest, newest, *settings(min_history_days=180, horizon_days=60))
+    assert shorter.train[-1] - shorter.train[0] >= pd.Timedelta(days=60)
+
+
+def test_a_plan_without_a_probe_cutoff_a_horizon_back_is_refused_before_training():
+    # Two cutoffs fit, but they are 30 days apart: the probe would have nothing to learn from.
+    oldest, newest = pd.Timestamp("2024-01-01"), pd.Timestamp("2024-12-31")
+    with pytest.raises(ChurnError, match="not enough history to train"):
+        plan_for_span(oldest, newest, *settings(min_history_days=150))

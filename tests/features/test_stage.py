@@ -35,12 +35,17 @@ def project(tmp_path, world, monkeypatch) -> Path:
     return tmp_path
 
 
-def test_stage_writes_active_labelled_snapshots_and_the_plan(project, capsys):
+def test_stage_writes_labelled_snapshots_with_lapsed_customers_flagged_and_the_plan(project, capsys):
     assert main(["features"]) == 0
     snaps = pd.read_parquet(project / layout.SNAPSHOTS)
     plan = json.loads((project / layout.CUTOFFS).read_text())
     assert set(snaps["split"]) == {"train", "test"}
-    assert snaps["is_active"].all()
+    # Everyone with history is there (BG/NBD is fitted on them); the model's rows are the active ones.
+    lapsed = snaps[~snaps["is_active"]]
+    assert len(lapsed) and (lapsed["recency_days"] > 365).all()
+    assert (snaps.loc[snaps["is_active"], "recency_days"] <= 365).all()
+    assert plan["rows"]["test"] == int((snaps["is_active"] & (snaps["split"] == "test")).sum())
+    assert plan["lapsed_rows"]["test"] == int((~snaps["is_active"] & (snaps["split"] == "test")).sum())
     assert str(snaps["churned"].dtype) == "int8"
     assert sorted(str(c.date()) for c in snaps["cutoff"].unique()) == sorted(
         [*plan["train_cutoffs"], plan["test_cutoff"]]

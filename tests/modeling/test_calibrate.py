@@ -46,3 +46,16 @@ def test_none_is_identity_and_bad_input_is_refused():
         fit_calibrator(np.array([0.1, 0.2]), np.array([1, 1]), "platt")
     with pytest.raises(ValueError, match="unknown calibration"):
         fit_calibrator(np.array([0.1, 0.2]), np.array([0, 1]), "beta")
+
+
+def test_a_platt_slope_that_would_reverse_the_ranking_is_refused_for_isotonic():
+    rng = np.random.default_rng(4)
+    raw = rng.uniform(0.02, 0.98, 5000)
+    y = (rng.random(raw.size) < 1 - raw).astype(int)  # the raw scores rank backwards
+    cal = fit_calibrator(raw, y, "platt")
+    assert cal.method == "isotonic"
+    assert cal.note.startswith("platt refused: its fitted slope -")
+    assert "would reverse the model's ranking" in cal.note
+    out = cal.transform(np.sort(raw))
+    assert np.all(np.diff(out) >= 0)  # never reversed: at worst flat
+    assert Calibrator.from_dict(cal.to_dict()) == cal

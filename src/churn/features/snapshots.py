@@ -181,13 +181,16 @@ def feature_columns(snapshots: pd.DataFrame) -> list[str]:
 def snapshot_summary(
     snaps: pd.DataFrame, plan: CutoffPlan | None, planned: Sequence[tuple[str, pd.Timestamp]], data_end: pd.Timestamp
 ) -> dict:
-    """Rows and label share per split, and the cutoffs: the plan's (train, skipped, test,
+    """Active rows, lapsed rows and the active rows' label share per split, and the cutoffs: the plan's (train, skipped, test,
     score) or, for as-of days given by hand, those days and the last day with labels."""
+    active = snaps[snaps["is_active"]]
+    splits = list(dict.fromkeys(snaps["split"]))
     summary = {
-        "rows": {s: int((snaps["split"] == s).sum()) for s in dict.fromkeys(snaps["split"])},
+        "rows": {s: int((active["split"] == s).sum()) for s in splits},
+        "lapsed_rows": {s: int(((snaps["split"] == s) & ~snaps["is_active"]).sum()) for s in splits},
         "churn_rate": {
             s: None if g["churned"].isna().all() else round(float(g["churned"].mean()), 6)
-            for s, g in snaps.groupby("split", sort=False)
+            for s, g in active.groupby("split", sort=False)
         },
     }
     if plan is None:
@@ -200,4 +203,10 @@ def snapshot_summary(
         test_cutoff=str(plan.test.date()),
         score_cutoff=str(plan.score.date()),
     )
+    if plan.skipped:
+        kept = len(plan.train)
+        summary["plan_note"] = (
+            f"only {kept} of {kept + len(plan.skipped)} planned training cutoffs fit the data; the "
+            f"{len(plan.skipped)} oldest have less than features.min_history_days of data before them"
+        )
     return summary

@@ -28,10 +28,20 @@ def local_model(root: Path) -> ChurnModel:
     return ChurnModel.from_parts(text, meta)
 
 
-def load(root: Path, model_uri: str | None = None) -> ChurnModel:
-    """The model to score with: an MLflow model URI when given, else the local one."""
+def load(root: Path, model_uri: str | None = None) -> tuple[ChurnModel, dict]:
+    """The model to score with (an MLflow model URI when given, else the local one) and what
+    is known about it: {"uri", "run_id", "version", "skill"}; `skill` is evaluate's verdict
+    ({"has_skill", "reason"}) or None when the model was never evaluated."""
     if model_uri:
         from churn import tracking  # only when asked: importing mlflow costs seconds
 
         return tracking.load_churn_model(root, model_uri)
-    return local_model(root)
+    skill = None
+    metrics_path = root / layout.METRICS
+    model = local_model(root)
+    if metrics_path.exists():
+        metrics = io.read_json(metrics_path)
+        # Only the verdict on this very model counts (metrics.json may be older than model.txt).
+        if isinstance(metrics, dict) and metrics.get("model_sha256") == model.card.get("model_sha256"):
+            skill = metrics.get("skill")
+    return model, {"uri": str(layout.MODEL), "run_id": None, "version": None, "skill": skill}

@@ -2,8 +2,11 @@
 
 - recency: days since the last purchase (a ranking, not a probability)
 - rfm_score: the RFM quintile sum from features/segments.py, low = risky (a ranking)
-- bgnbd: BG/NBD fitted on the snapshot's own customers as of its cutoff (no labels used),
-  giving P(no purchase day within the horizon): a probability
+- bgnbd: BG/NBD fitted as its own field fits it, on every customer with history before the
+  cutoff (lapsed ones included; no labels used), giving P(no purchase day within the
+  horizon): a probability
+
+Each is scored on exactly the rows the model is scored on (the active customers).
 
 Each returns one score per row, higher = more likely to churn.
 """
@@ -38,11 +41,12 @@ def rfm_baseline(snapshot: pd.DataFrame) -> np.ndarray:
     return (16 - score.astype(float)).to_numpy()
 
 
-def score_baselines(snapshot: pd.DataFrame, horizon_days: int) -> BaselineScores:
-    """All baselines for one snapshot (one cutoff)."""
+def score_baselines(snapshot: pd.DataFrame, horizon_days: int, history: pd.DataFrame | None = None) -> BaselineScores:
+    """All baselines for the rows of one snapshot (one cutoff); BG/NBD is fitted on `history`
+    (every customer with history at that cutoff), or on `snapshot` when it is not given."""
     if snapshot["cutoff"].nunique() != 1:
         raise ValueError("baselines are scored on one snapshot (one cutoff) at a time")
-    params = bgnbd.fit_snapshot(snapshot)
+    params = bgnbd.fit_snapshot(snapshot if history is None else history)
     return BaselineScores(
         scores={
             "recency": recency_baseline(snapshot),

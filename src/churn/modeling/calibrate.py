@@ -9,7 +9,10 @@ scores did not train on (see modeling/train.py):
   between its knots, as scikit-learn's IsotonicRegression predicts. Flexible; it may tie
   customers whose raw scores fall in one step, which costs a little ranking (ROC-AUC).
 - platt: a logistic curve on the raw log-odds, p = sigmoid(A * logit(raw) + B). Two
-  parameters, strictly monotone, so the ranking (ROC-AUC) is unchanged.
+  parameters, strictly monotone, so the ranking (ROC-AUC) is unchanged as long as A > 0.
+  A fitted A <= 0 says the raw scores rank the held-out customers backwards (or not at
+  all); applying it would reverse the model's ranking, so it is refused and isotonic
+  (never decreasing) is fitted instead, with a note saying so.
 - none: raw probabilities as they are.
 
 A calibrator is plain numbers (knots or A, B), stored as JSON next to the model, so the
@@ -43,6 +46,7 @@ class Calibrator:
     slope: float = 1.0  # platt: A
     intercept: float = 0.0  # platt: B
     fitted_on: dict = field(default_factory=dict)  # what it was fitted on (rows, cutoff, churn rate)
+    note: str = ""  # why the method differs from the one asked for, if it does
 
     def transform(self, raw: np.ndarray) -> np.ndarray:
         raw = np.asarray(raw, dtype=float)
@@ -56,6 +60,8 @@ class Calibrator:
 
     def to_dict(self) -> dict:
         out: dict = {"method": self.method, "fitted_on": self.fitted_on}
+        if self.note:
+            out["note"] = self.note
         if self.method == "isotonic":
             out["knots_x"], out["knots_y"] = list(self.knots_x), list(self.knots_y)
         elif self.method == "platt":
@@ -74,6 +80,7 @@ class Calibrator:
             slope=float(data.get("slope", 1.0)),
             intercept=float(data.get("intercept", 0.0)),
             fitted_on=dict(data.get("fitted_on", {})),
+            note=str(data.get("note", "")),
         )
 
 
@@ -117,5 +124,21 @@ def fit_calibrator(raw: np.ndarray, y: np.ndarray, method: Method, fitted_on: di
         )
     if method == "platt":
         slope, intercept = _platt(raw, y)
-        return Calibrator("platt", slope=slope, intercept=intercept, fitted_on=info)
+        if slope > 0:
+            return Calibrator("platt", slope=slope, intercept=intercept, fitted_on=info)
+        fallback = fit_calibrator(raw, y, "isotonic", info)
+        note = (
+            f"platt refused: its fitted slope {slope:.4f} is not positive, so it would reverse the "
+            "model's ranking (the raw scores do not rank held-out customers the right way round); "
+            "isotonic fitted instead"
+        )
+        return Calibrator("isotonic", knots_x=fallback.knots_x, knots_y=fallback.knots_y, fitted_on=info, note=note)
     raise ValueError(f"unknown calibration method {method!r} (isotonic, platt or none)")
+
+
+def calibration_facts(calibrator: Calibrator) -> dict:
+    """What metrics.json says about the calibration: the method used and any note."""
+    out: dict = {"method": calibrator.method}
+    if calibrator.note:
+        out["note"] = calibrator.note
+    return out

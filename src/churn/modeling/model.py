@@ -23,7 +23,7 @@ section of models/model.json): no pickles, byte-identical for the same data and 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import lightgbm as lgb
 import numpy as np
@@ -36,6 +36,9 @@ from churn.modeling.calibrate import Calibrator
 PRIOR_FEATURES = ("active_days", "tenure_days", "recency_days")
 PREDICT_THREADS = min(os.cpu_count() or 1, 8)
 PRIOR_INPUT = "purchase_pattern"  # the prior's pull, named as a reason names it
+# What a model says about the setup it was trained for (models/model.json): scoring checks
+# the horizon, and every scores file names the data it learnt from.
+CARD_KEYS = ("horizon_days", "data", "validation_cutoff", "model_sha256")
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,7 @@ class ChurnModel:
     features: list[str]
     prior: Prior | None = None
     offset: float = 0.0
+    card: dict = field(default_factory=dict)  # CARD_KEYS from the training stage; empty for a bare model
 
     def raw_proba(self, frame: pd.DataFrame) -> np.ndarray:
         """Uncalibrated probability: prior and trees, before the calibrator."""
@@ -132,4 +136,5 @@ class ChurnModel:
             features=list(data["features"]),
             prior=Prior.from_dict(data.get("prior")),
             offset=float(data.get("offset", 0.0)),
+            card={k: data[k] for k in CARD_KEYS if k in data},
         )

@@ -1,7 +1,7 @@
 """Train the churn model (modeling/model.py) on stacked training snapshots.
 
-With `train.prior: bgnbd` BG/NBD is fitted on the newest training cutoff's customers (no
-labels involved) and every booster below starts from its log-odds (LightGBM's
+With `train.prior: bgnbd` BG/NBD is fitted on every customer with history at the newest
+training cutoff, lapsed ones included, as its own field fits it (no labels involved) and every booster below starts from its log-odds (LightGBM's
 init_score), so the trees learn corrections to the textbook model.
 
 Every step is split by time, never at random across cutoffs (customers recur across
@@ -113,8 +113,17 @@ def split_probe(train: pd.DataFrame, horizon_days: int) -> tuple[pd.DataFrame, p
     return train[closed], train[train["cutoff"] == valid_cutoff]
 
 
-def train_model(train: pd.DataFrame, features: list[str], settings: TrainSettings, horizon_days: int) -> TrainedModel:
-    """Fit the calibrated model on the training snapshots (`churned` labelled, several cutoffs)."""
+def train_model(
+    train: pd.DataFrame,
+    features: list[str],
+    settings: TrainSettings,
+    horizon_days: int,
+    history: pd.DataFrame | None = None,
+) -> TrainedModel:
+    """Fit the calibrated model on the training snapshots (`churned` labelled, several cutoffs).
+
+    `history` holds every customer with history at the training cutoffs (lapsed ones too),
+    which the BG/NBD prior is fitted on; without it, the prior is fitted on `train`."""
     if train["cutoff"].nunique() < 2:
         raise ValueError("training needs at least two cutoffs: the newest one validates early stopping")
     if train["churned"].nunique() < 2:
@@ -138,7 +147,8 @@ def train_model(train: pd.DataFrame, features: list[str], settings: TrainSetting
         missing = [c for c in PRIOR_FEATURES if c not in features]
         if missing:
             raise ValueError(f"the BG/NBD prior needs the features {', '.join(missing)}")
-        prior = Prior(bgnbd.fit_snapshot(valid), horizon_days)
+        everyone = valid if history is None else history[history["cutoff"] == valid_cutoff]
+        prior = Prior(bgnbd.fit_snapshot(everyone), horizon_days)
     params = lgb_params(settings)
     offset = class_offset(train["churned"].to_numpy(), settings.class_weight)
     y_valid = valid["churned"].to_numpy()

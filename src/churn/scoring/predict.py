@@ -29,6 +29,18 @@ def check_features(model_features: list[str], available: list[str]) -> None:
         )
 
 
+def check_horizon(model: ChurnModel, horizon_days: int, source: str) -> None:
+    """Refuse a model trained for another horizon than the params in use: its probabilities
+    answer another question ("no purchase in 120 days" is not "in 60 days")."""
+    trained = model.card.get("horizon_days")
+    if trained is not None and int(trained) != horizon_days:
+        raise ChurnError(
+            f"{source} was trained for churn.horizon_days {trained}, but params.yaml sets {horizon_days}: "
+            "its probabilities answer another question. Score with a model of this horizon "
+            f"(e.g. models:/<name>@champion-{horizon_days}d-<data>) or set churn.horizon_days: {trained}."
+        )
+
+
 def predict_proba(model: ChurnModel, snapshot: pd.DataFrame, features: list[str] | None = None) -> np.ndarray:
     """Calibrated probability of churning within the horizon, one per row of `snapshot`
     (BG/NBD prior, trees and calibrator: see modeling/model.py)."""

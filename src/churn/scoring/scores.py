@@ -41,6 +41,7 @@ SCORES_TABLE_COLUMNS = [
     "recency_days",
     "frequency",
     "monetary_total",
+    "ranked_by",
 ]
 
 
@@ -106,6 +107,8 @@ def score_summary(
     rejected_transaction_rows: int,
     outputs: list[str],
     success_rates: list[dict] | None = None,
+    model: dict | None = None,
+    ranking: dict | None = None,
 ) -> dict:
     """Counts by status, tier, group and action; spend against budget; expected customers
     retained and revenue kept (model_clv / margin) by the chosen actions; and what was scored."""
@@ -131,6 +134,9 @@ def score_summary(
         "expected_revenue_kept": round(float((p * acted["model_clv"] / params.value.margin * rate).sum()), 2),
         "expected_net_benefit": round(float(acted["expected_net_benefit"].sum()), 2),
         "as_of": str(as_of_day(cutoff)),
+        # Which model (URI, version, horizon, data it learnt from) and what ranked the customers, and why.
+        "model": model,
+        "ranking": ranking,
         "duplicate_ids_in_list": duplicate_ids_in_list,
         "unavailable_actions": scored.unavailable_actions,
         "rejected_transaction_rows": rejected_transaction_rows,

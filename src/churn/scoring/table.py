@@ -37,12 +37,14 @@ def score_table(
     probability: pd.Series | None = None,
     rates: LearnedRates | None = None,
     progress: bool = False,
+    ranked_by: str = "model",
 ) -> Scored:
     """Score every customer in `snapshot` (or just the `requested` ids, unknown ones included).
 
     `probability` (per customer_id) skips prediction when the engine already applied the
     model; `contacts` (the contact log) decides who was contacted too recently to contact again;
     `rates` (learned from past campaigns) replace the playbook's guessed success rates.
+    `model` is whatever ranks (scoring/ranking.py: the model or BG/NBD), named in `ranked_by`.
     """
     if not snapshot["is_active"].any():
         raise ChurnError(
@@ -76,6 +78,7 @@ def score_table(
 
     for col in ("recency_days", "monetary_total"):
         frame[col] = frame[col].round(2)
+    frame["ranked_by"] = pd.Series(ranked_by, index=frame.index, dtype="string")
     table = (
         frame[SCORES_TABLE_COLUMNS]
         .sort_values(

@@ -3,8 +3,14 @@
 Writes reports/metrics.json (DVC metrics: the model and each baseline), reports/plots/
 (DVC plots: ROC, precision-recall, calibration, cumulative gains per scorer, and the
 feature importance) and the same as PNGs in reports/figures/; logs the metrics, plots and
-figures to the training run in MLflow and moves the `champion` alias when the model beats
-the current champion's out-of-time ROC-AUC.
+figures to MLflow (a child of the training run) and decides the champion of the model's
+setup (its horizon and data): the model must beat the best baseline with the bootstrap
+interval of the ROC-AUC difference above 0, and the setup's current champion.
+
+metrics.json also says, for the model minus each baseline, the difference in ROC-AUC,
+PR-AUC and top-decile lift with a 95% interval (customers resampled; modeling/compare.py),
+whether the model has skill (`skill`; `churn score` falls back to BG/NBD when it has not)
+and which calibration was used (`calibration`, with a note when platt was refused).
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ from churn.inputs import snapshots
 from churn.inputs.model import local_model
 from churn.modeling import evaluate as ev
 from churn.modeling.baselines import score_baselines
+from churn.modeling.calibrate import calibration_facts
+from churn.modeling.compare import best_baseline, compare, skill_verdict
 from churn.scoring.predict import check_features, predict_proba
 
 # (curve, x column, y column, title, diagonal reference line, probabilities only)
@@ -43,12 +51,16 @@ HEADLINE = ("roc_auc", "pr_auc", "ece")  # on the training run too, so the runs 
 
 def flat_metrics(metrics: dict) -> dict[str, float]:
     """MLflow metric names, grouped by scorer for the UI's charts: model/<metric>,
-    <baseline>/<metric>, bgnbd_params/<param>, test/customers and test/churn_rate."""
+    <baseline>/<metric>, bgnbd_params/<param>, test/customers, test/churn_rate and
+    model_minus_<baseline>/<metric>_{difference,ci_low,ci_high}."""
     flat = {f"model/{k}": v for k, v in metrics["model"].items()}
     for name, values in metrics["baselines"].items():
         flat.update({f"{name}/{k}": v for k, v in values.items()})
     flat.update({f"bgnbd_params/{k}": v for k, v in metrics["bgnbd_params"].items()})
     flat.update({"test/customers": float(metrics["test_customers"]), "test/churn_rate": metrics["test_churn_rate"]})
+    for name, per_metric in metrics["comparison"]["versus"].items():  # model minus baseline, with its interval
+        for metric, cell in per_metric.items():
+            flat.update({f"model_minus_{name}/{metric}_{k}": v for k, v in cell.items()})
     return flat
 
 
@@ -56,13 +68,14 @@ def run(root: Path, params: Params) -> dict:
     model = local_model(root)
     features = model.features
     snaps = snapshots.load(root)
-    test = snaps[snaps["split"] == "test"]
+    history = snaps[snaps["split"] == "test"]  # every customer with history: BG/NBD is fitted on them
+    test = history[history["is_active"]]  # the rows every scorer is judged on
     if test.empty or test["churned"].nunique() < 2:
         raise ChurnError("the out-of-time test snapshot is empty or holds only one class; nothing to evaluate")
     check_features(features, feature_columns(snaps))
     y = test["churned"].to_numpy()
     try:
-        baselines = score_baselines(test, params.churn.horizon_days)
+        baselines = score_baselines(test, params.churn.horizon_days, history)
     except ValueError as exc:
         raise ChurnError(f"baselines failed on the test snapshot: {exc}") from None
     scores: dict[str, np.ndarray] = {"model": predict_proba(model, test, features), **baselines.scores}
@@ -78,6 +91,12 @@ def run(root: Path, params: Params) -> dict:
         },
         "bgnbd_params": baselines.bgnbd_params.as_dict(),
     }
+    comparison = compare(y, scores)
+    best = best_baseline(metrics["baselines"])
+    metrics["comparison"] = comparison
+    metrics["skill"] = skill_verdict(metrics["model"]["roc_auc"], comparison, best)
+    metrics["calibration"] = calibration_facts(model.calibrator)
+    metrics["model_sha256"] = model.card.get("model_sha256")  # whose verdict `skill` is
 
     plot_files: list[Path] = []
     figure_files: list[Path] = []
@@ -107,10 +126,18 @@ def run(root: Path, params: Params) -> dict:
         artifacts.setdefault(path.parent.relative_to(root / "reports").as_posix(), []).append(path)
     headline = {f"test_{k}": metrics["model"][k] for k in HEADLINE}
     tracking.log_evaluation(run_id, flat, headline, artifacts)
-    decision = tracking.promote_if_better(params.mlflow, run_id, round(headline[tracking.DECISION_METRIC], 4))
+    setup = tracking.setup_name(model.card["horizon_days"], model.card["data"]["sha256"])
+    decision = tracking.promote_if_better(
+        params.mlflow, run_id, round(headline[tracking.DECISION_METRIC], 4), setup, metrics["skill"]
+    )
+    versus = comparison["versus"][best]
     return {
         "roc_auc": {"model": metrics["model"]["roc_auc"]} | {n: m["roc_auc"] for n, m in metrics["baselines"].items()},
         "ece": metrics["model"]["ece"],
+        "best_baseline": best,
+        "versus_best_baseline": versus,
+        "skill": metrics["skill"],
+        "calibration": metrics["calibration"],
         "champion": decision,
     }
 

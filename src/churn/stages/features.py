@@ -1,9 +1,11 @@
 """Stage `features` (and `churn features`): point-in-time snapshots.
 
-As a DVC stage: snapshots of every active customer at the planned training and test
+As a DVC stage: snapshots of every customer with history at the planned training and test
 cutoffs (docs/pipeline.md, "Time semantics") from the ingested tables, written to
-data/processed/snapshots.parquet (`split` = train | test, the label `churned`) with the
-plan in data/processed/cutoffs.json.
+data/processed/snapshots.parquet (`split` = train | test, the label `churned`, `is_active`)
+with the plan in data/processed/cutoffs.json. The model learns from and is judged on the
+active rows; the lapsed ones are there because BG/NBD, the prior and a baseline, is fitted
+the way its own field fits it: on every customer with history before the cutoff.
 
 Outside DVC, `--transactions` takes another transactions file (mapped and validated with
 the `data` settings, as `churn ingest` would) and `--cutoffs` takes as-of days; such
@@ -56,7 +58,7 @@ def run(
         labels_until=data_end,
         events=events,
         customers=customers,
-        active_only=not custom,
+        active_only=False,  # lapsed customers too: BG/NBD is fitted on everyone with history
     )
     if snaps.empty:
         first = min(c for _, c in planned)

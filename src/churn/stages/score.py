@@ -18,6 +18,8 @@ from churn.inputs import campaigns as campaign_inputs
 from churn.inputs import model as model_input
 from churn.inputs import tables as inputs
 from churn.inputs.scoring import customer_list, scoring_snapshot
+from churn.scoring.predict import check_horizon
+from churn.scoring.ranking import choose_ranking, model_facts, model_label, without_actions
 from churn.scoring.scores import score_summary
 from churn.scoring.table import score_table
 from churn.timeline import as_of_warnings, cutoff_for_as_of, scoring_cutoff
@@ -34,24 +36,27 @@ def run(
     output: Path | None = None,
     progress: bool = True,
 ) -> dict:
-    model = model_input.load(root, model_uri)
+    model, identity = model_input.load(root, model_uri)
+    check_horizon(model, params.churn.horizon_days, model_uri or str(layout.MODEL))
     con, tx, events, customer_table, counts = inputs.tables(root, params, transactions)
     newest = inputs.time_span(con, tx)[1]
     cutoff = cutoff_for_as_of(as_of) if as_of else scoring_cutoff(newest)
     snapshot, probability = scoring_snapshot(root, params, con, (tx, events, customer_table), cutoff, model, model_uri)
     requested, duplicates = customer_list(customers) if customers is not None else (None, 0)
 
+    ranking = choose_ranking(model, identity["skill"], params.score.without_skill, snapshot, params.churn.horizon_days)
     rates = campaign_inputs.rates(root, params)
     scored = score_table(
         snapshot,
-        model,
-        params,
+        ranking.scorer,
+        params if ranking.plan else without_actions(params),
         cutoff=cutoff,
         requested=requested,
         contacts=inputs.contacts(root),
-        probability=probability,
+        probability=probability if ranking.by == "model" else None,
         rates=rates,
         progress=progress,
+        ranked_by=model_label(identity, model) if ranking.by == "model" else "bgnbd",
     )
 
     targets = [output] if output else [root / layout.SCORES_CSV, root / layout.SCORES_PARQUET]
@@ -65,6 +70,8 @@ def run(
         rejected_transaction_rows=counts["rows_rejected"] if counts else 0,
         outputs=io.project_relative(targets, root),
         success_rates=rates.sources if rates else None,
+        model=model_facts(identity, model),
+        ranking={"by": ranking.by, "planned": ranking.plan, "why": ranking.why},
     )
     io.write_json(summary, targets[0].with_suffix(".summary.json"))
     return {**summary, "warnings": as_of_warnings(cutoff, newest)}  # said, not stored in the files

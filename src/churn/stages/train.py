@@ -36,10 +36,11 @@ def model_params(params: Params) -> dict[str, object]:
 
 def run(root: Path, params: Params) -> dict:
     snaps = snapshots.load(root)
-    train = snaps[snaps["split"] == "train"]
+    history = snaps[snaps["split"] == "train"]
+    train = history[history["is_active"]]  # the model's population; BG/NBD sees everyone
     features = season.model_features(feature_columns(snaps), train["cutoff"].unique())
     try:
-        trained = train_model(train, features, params.train, params.churn.horizon_days)
+        trained = train_model(train, features, params.train, params.churn.horizon_days, history)
     except ValueError as exc:
         raise ChurnError(f"training failed: {exc}") from None
     data_sha = io.file_sha256(root / layout.SNAPSHOTS)
@@ -53,6 +54,12 @@ def run(root: Path, params: Params) -> dict:
         "train_cutoffs": [str(c.date()) for c in trained.train_cutoffs],
         "train_rows": int(len(train)),
         "horizon_days": params.churn.horizon_days,
+        # The setup a champion competes in: the same horizon and the same ingested data.
+        "data": {
+            "source": params.data.source,
+            "transactions": params.data.transactions,
+            "sha256": io.file_sha256(root / layout.INTERIM_TRANSACTIONS),
+        },
         "class_weight": params.train.class_weight,
         "lightgbm_params": lgb_params(params.train),
         "data_sha256": data_sha,
@@ -82,6 +89,7 @@ def run(root: Path, params: Params) -> dict:
         tags={
             tracking.MODEL_HASH_TAG: sha,
             tracking.DATA_HASH_TAG: data_sha,
+            tracking.SETUP_TAG: tracking.setup_name(params.churn.horizon_days, meta["data"]["sha256"]),
             **tracking.context_tags(root),
         },
         artifacts=[root / layout.MODEL_META],
