@@ -89,7 +89,7 @@ class TrainSettings(_Strict):
     min_child_samples: int = Field(50, gt=0)
     early_stopping_rounds: int = Field(30, gt=0)
     class_weight: Literal["balanced", "none"] = "none"
-    calibration: Literal["isotonic", "platt", "none"] = "platt"
+    calibration: Literal["auto", "isotonic", "platt", "none"] = "auto"
     prior: Literal["bgnbd", "none"] = "bgnbd"
 
 

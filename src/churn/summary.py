@@ -71,7 +71,7 @@ def _comparison_lines(metrics: dict) -> list[str]:
     if not skill["has_skill"]:
         lines.append(f"  WARNING: the model has no skill: {skill['reason']}")
     note = (metrics.get("calibration") or {}).get("note")
-    if note:
+    if note and "refused" in note:  # a choice made by `auto` is not news
         lines.append(f"  calibration: {note}")
     return lines
 

@@ -59,3 +59,15 @@ def test_a_platt_slope_that_would_reverse_the_ranking_is_refused_for_isotonic():
     out = cal.transform(np.sort(raw))
     assert np.all(np.diff(out) >= 0)  # never reversed: at worst flat
     assert Calibrator.from_dict(cal.to_dict()) == cal
+
+
+def test_auto_calibrates_only_what_class_weights_shifted():
+    from churn.modeling.calibrate import chosen_method
+
+    assert chosen_method("auto", "balanced") == (
+        "platt",
+        "auto chose platt: class_weight balanced shifts the raw probabilities",
+    )
+    method, why = chosen_method("auto", "none")
+    assert method == "none" and why.startswith("auto chose none")
+    assert chosen_method("isotonic", "none") == ("isotonic", "")

@@ -14,7 +14,8 @@ snapshots, and a random split would let the model peek at a customer's future):
    their labels describe purchases after v, which would leak v's outcomes into the probe
    and make early stopping and calibration over-confident.
 2. Early stopping picks the number of trees on v (ROC-AUC).
-3. Calibration (`train.calibration`: isotonic, platt or none) is fitted on the probe's
+3. Calibration (`train.calibration`: auto, isotonic, platt or none; auto is platt with
+   balanced class weights, else none: calibrate.chosen_method) is fitted on the probe's
    raw probabilities for v: customers the probe never trained on.
 4. Refit. The final booster trains on all training cutoffs with the chosen number of
    trees and the same settings; the calibrator from step 3 maps its raw probabilities.
@@ -33,6 +34,7 @@ data and params give byte-identical models.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import lightgbm as lgb
@@ -41,7 +43,7 @@ import pandas as pd
 
 from churn.config import TrainSettings
 from churn.modeling import bgnbd
-from churn.modeling.calibrate import Calibrator, fit_calibrator
+from churn.modeling.calibrate import Calibrator, chosen_method, fit_calibrator
 from churn.modeling.model import PRIOR_FEATURES, ChurnModel, Prior, init_log_odds
 
 # Fixed so the same data and params give the same trees on any machine.
@@ -162,16 +164,19 @@ def train_model(
     best = max(1, probe.best_iteration)
     # The probe predicts with its best iteration (LightGBM's default after early stopping).
     probe_model = ChurnModel(probe, Calibrator("none"), list(features), prior, offset)
+    method, why = chosen_method(settings.calibration, settings.class_weight)
     calibrator = fit_calibrator(
         probe_model.raw_proba(valid),
         y_valid,
-        settings.calibration,
+        method,
         fitted_on={
             "cutoff": str(valid_cutoff.date()),
             "customers": int(len(valid)),
             "churn_rate": round(float(y_valid.mean()), 6),
         },
     )
+    if why and not calibrator.note:
+        calibrator = dataclasses.replace(calibrator, note=why)
     final = lgb.train(params, _dataset(train, features, settings.class_weight, prior, offset), num_boost_round=best)
     return TrainedModel(
         model=ChurnModel(final, calibrator, list(features), prior, offset),

@@ -100,6 +100,6 @@ def run(root: Path, params: Params) -> dict:
         "run_id": run_id,
         "model_version": version,
         "best_iteration": trained.best_iteration,
-        "calibration": params.train.calibration,
+        "calibration": trained.model.calibrator.method,
         "prior": params.train.prior,
     }
