@@ -55,6 +55,7 @@ class DataSettings(_Strict):
     timestamp_format: str | None = None
     timezone: str = "UTC"
     exclude_status: list[str] = []
+    drop_duplicates: Literal["auto", "always", "never"] = "auto"
     on_bad_rows: Literal["fail", "quarantine"] = "fail"
     delimiter: str = Field(",", min_length=1, max_length=1)
     encoding: str = "utf-8"

@@ -29,10 +29,13 @@ def _ingest(r: dict) -> str:
             ("rows_filtered_status", "filtered by status"),
             ("rows_duplicate_dropped", "duplicates dropped"),
             ("rows_rejected", "rejected"),
+            ("possible_repeats", "exact repeats kept: no order id"),
         )
         if tx.get(k)
     )
-    tables = ", ".join(f"{name} {_n(c.get('rows_kept'))}" for name, c in r.items() if name != "transactions")
+    tables = ", ".join(
+        f"{name} {_n(c.get('rows_kept'))}" for name, c in r.items() if name != "transactions" and isinstance(c, dict)
+    )
     line = f"kept {_n(tx.get('rows_kept'))} of {_n(tx.get('rows_read'))} transaction rows"
     line += f" ({dropped})" if dropped else ""
     line += f" of {_n(tx.get('customers'))} customers" if tx.get("customers") is not None else ""

@@ -35,11 +35,12 @@ def test_every_row_is_accounted_for(params):
     out = validate_transactions(raw(rows), settings, "tx.csv")
     assert out.counts == {
         "rows_read": 6,
-        "rows_kept": 1,
+        "rows_kept": 2,  # without an order id the exact repeat may be a real second purchase: kept
         "rows_repeated_header": 0,
         "rows_filtered_status": 1,
-        "rows_duplicate_dropped": 1,
+        "rows_duplicate_dropped": 0,
         "rows_rejected": 3,
+        "possible_repeats": 1,
     }
     assert out.rejected["row"].tolist() == [5, 6, 7]  # header is row 1
     assert out.rejected["reason"].str.split(":").str[0].tolist() == ["timestamp", "amount", "customer_id"]
@@ -64,7 +65,7 @@ def test_column_mapping(params):
     cols = params.data.columns.model_copy(
         update={"customer_id": "Customer ID", "timestamp": "InvoiceDate", "amount": "Total"}
     )
-    settings = params.data.model_copy(update={"columns": cols})
+    settings = params.data.model_copy(update={"columns": cols, "exclude_status": []})
     frame = raw([("12346", "2011-01-18", "77183.6")], columns=("Customer ID", "InvoiceDate", "Total"))
     out = validate_transactions(frame, settings, "retail.csv")
     assert list(out.table.columns) == ["customer_id", "timestamp", "amount"]
@@ -113,3 +114,48 @@ def test_campaign_contacts_name_their_group_and_an_unknown_group_is_a_bad_row(pa
     assert result.rejected["reason"].tolist() == ["group: expected treatment or control"]
     with pytest.raises(InputError, match="row 4, column 'group'"):
         validate_contacts(contacts, params.data, "contacts.csv")
+
+
+def test_exact_duplicates_are_dropped_only_with_an_order_id_or_when_asked(params):
+    rows = [("1", "2024-01-01", "5", "A1"), ("1", "2024-01-01", "5", "A1"), ("1", "2024-01-01", "5", "A2")]
+    params = params.model_copy(update={"data": params.data.model_copy(update={"exclude_status": []})})
+    with_ids = validate_transactions(raw(rows, ("customer_id", "timestamp", "amount", "order_id")), params.data, "t")
+    assert with_ids.counts["rows_duplicate_dropped"] == 1 and with_ids.counts["rows_kept"] == 2
+    plain = raw([r[:3] for r in rows], ("customer_id", "timestamp", "amount"))
+    settings = params.data.model_copy(update={"exclude_status": []})
+    kept = validate_transactions(plain, settings, "t")
+    assert kept.counts["rows_kept"] == 3 and kept.counts["possible_repeats"] == 2
+    always = settings.model_copy(update={"drop_duplicates": "always"})
+    assert validate_transactions(plain, always, "t").counts["rows_duplicate_dropped"] == 2
+    never = params.data.model_copy(update={"drop_duplicates": "never"})
+    out = validate_transactions(raw(rows, ("customer_id", "timestamp", "amount", "order_id")), never, "t")
+    assert out.counts["rows_kept"] == 3 and out.counts["possible_repeats"] == 1
+
+
+def test_status_matches_ignoring_case_and_spaces_and_says_when_it_matches_nothing(params):
+    rows = [
+        ("1", "2024-01-01", "5", " cancelled"),
+        ("2", "2024-01-02", "7", "CANCELLED"),
+        ("3", "2024-01-03", "9", "ok"),
+    ]
+    out = validate_transactions(raw(rows), params.data, "tx.csv")
+    assert out.counts["rows_filtered_status"] == 2 and out.warnings == []
+    spelled = params.data.model_copy(update={"exclude_status": ["Canceled"]})
+    out = validate_transactions(raw(rows), spelled, "tx.csv")
+    assert out.counts["rows_filtered_status"] == 0
+    assert out.warnings == [
+        "data.exclude_status (Canceled) matched no row; the status column holds: CANCELLED (1), cancelled (1), ok (1)"
+    ]
+
+
+def test_a_status_filter_without_a_status_column_is_refused(params):
+    frame = raw([("1", "2024-01-01", "5")], ("customer_id", "timestamp", "amount"))
+    with pytest.raises(InputError) as err:
+        validate_transactions(frame, params.data, "tx.csv")
+    assert str(err.value) == (
+        "tx.csv, column 'status': data.exclude_status is set (Cancelled) but the status column "
+        "data.columns.status = 'status' is not in the file; found: customer_id, timestamp, amount"
+    )
+    unmapped = params.data.model_copy(update={"columns": params.data.columns.model_copy(update={"status": None})})
+    with pytest.raises(InputError, match=r"no status column is mapped \(data.columns.status is null\)"):
+        validate_transactions(frame, unmapped, "tx.csv")

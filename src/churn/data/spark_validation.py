@@ -44,6 +44,8 @@ from churn.data.validation import (
     _missing_columns_error,
     amount_limit_reason,
     bad_rows_error,
+    check_status_mapping,
+    drops_duplicates,
     row_counts,
     timestamp_reason,
 )
@@ -62,6 +64,7 @@ class SparkValidated:
     rejected: pd.DataFrame
     counts: dict[str, int] = field(default_factory=dict)
     cached: DataFrame | None = None
+    warnings: list[str] = field(default_factory=list)
 
     def release(self) -> None:
         if self.cached is not None:
@@ -75,6 +78,7 @@ def validate_transactions(raw: DataFrame, settings: DataSettings, source: str) -
     missing = [mapping[f] for f in TRANSACTION_FIELDS if mapping[f] not in raw.columns]
     if missing:
         raise _missing_columns_error(source, raw, missing)
+    check_status_mapping(settings, raw.columns, source)
     present = {
         f: mapping[f]
         for f in TRANSACTION_FIELDS + OPTIONAL_TRANSACTION_FIELDS
@@ -98,7 +102,15 @@ def validate_transactions(raw: DataFrame, settings: DataSettings, source: str) -
         (F.abs(amount) == float("inf"), AMOUNT_NOT_FINITE),
         (F.abs(amount) > settings.max_abs_amount, amount_limit_reason(settings.max_abs_amount)),
     ]
-    return _finish(df, cols, rules, settings, source, status=bool(settings.exclude_status) and "status" in cols)
+    return _finish(
+        df,
+        cols,
+        rules,
+        settings,
+        source,
+        status=bool(settings.exclude_status) and "status" in cols,
+        drop_duplicates=drops_duplicates(settings, "order_id" in cols),
+    )
 
 
 def validate_events(raw: DataFrame, settings: DataSettings, source: str) -> SparkValidated:
@@ -269,9 +281,11 @@ def _finish(
     *,
     status: bool = False,
     raw_columns: list[str] | None = None,
+    drop_duplicates: bool = True,
 ) -> SparkValidated:
     """Apply the rules (the first that holds is a row's reason), the bad-row policy, the
-    status filter and duplicate removal; count everything, as validation._finish does."""
+    status filter and duplicate removal (or counting, see validation.drops_duplicates);
+    count everything, as validation._finish does."""
     raw_columns = raw_columns or list(df.columns)
     reason = F.coalesce(*(F.when(cond, F.lit(text_)) for cond, text_ in rules))
     checked = df.select(
@@ -281,8 +295,9 @@ def _finish(
     ).persist()  # read once for the counts, the rejected rows and the write
     bad = F.col(REASON).isNotNull()
     # A row without a status is never filtered.
+    wanted = sorted({v.strip().casefold() for v in settings.exclude_status})  # as validation.excluded_status
     filtered = (
-        ~bad & F.coalesce(F.col("status").isin(settings.exclude_status), F.lit(False)) if status else F.lit(False)
+        ~bad & F.coalesce(F.lower(F.trim(F.col("status"))).isin(wanted), F.lit(False)) if status else F.lit(False)
     )
     totals = checked.agg(
         F.count(F.lit(1)).alias("read"),
@@ -305,8 +320,11 @@ def _finish(
     )
     rejected.insert(0, "row", pd.array([pd.NA] * len(rejected), dtype="Int64"))
     rejected = rejected.astype({c: "string" for c in rejected.columns if c != "row"})
-    kept = checked.filter(~bad & ~filtered).select(*cols).dropDuplicates()
+    kept = checked.filter(~bad & ~filtered).select(*cols)
     n_kept = kept.count()
+    n_distinct = kept.dropDuplicates().count()
+    if drop_duplicates:
+        kept, n_kept = kept.dropDuplicates(), n_distinct
     counts = row_counts(
         read=totals["read"],
         kept=n_kept,
@@ -314,8 +332,17 @@ def _finish(
         filtered=totals["filtered"],
         duplicates=totals["read"] - totals["bad"] - totals["filtered"] - n_kept,
         rejected=totals["bad"],
+        possible_repeats=0 if drop_duplicates else n_kept - n_distinct,
     )
-    return SparkValidated(kept, rejected, counts, checked)
+    warnings = []
+    if status and not totals["filtered"]:
+        top = checked.filter(~bad).groupBy(F.trim(F.col("status")).alias("s")).count()
+        top = top.orderBy(F.desc("count"), "s").limit(5).toPandas()
+        seen = ", ".join(f"{v} ({n:,})" for v, n in zip(top["s"], top["count"]) if v is not None) or "none"
+        warnings.append(
+            f"data.exclude_status ({', '.join(settings.exclude_status)}) matched no row; the status column holds: {seen}"
+        )
+    return SparkValidated(kept, rejected, counts, checked, warnings)
 
 
 VALIDATORS = {

@@ -62,9 +62,17 @@ def bad_rows_error(
 
 
 def row_counts(
-    *, read: int, kept: int, repeated_header: int, filtered: int, duplicates: int, rejected: int
+    *,
+    read: int,
+    kept: int,
+    repeated_header: int,
+    filtered: int,
+    duplicates: int,
+    rejected: int,
+    possible_repeats: int = 0,
 ) -> dict[str, int]:
-    """The ingest report of one table: every row read is in exactly one of the other counts."""
+    """The ingest report of one table: every row read is in exactly one of the `rows_*`
+    counts; `possible_repeats` are exact duplicates that were kept (part of rows_kept)."""
     counts = {
         "rows_read": int(read),
         "rows_kept": int(kept),
@@ -74,16 +82,63 @@ def row_counts(
         "rows_rejected": int(rejected),
     }
     assert sum(v for k, v in counts.items() if k != "rows_read") == counts["rows_read"]
+    counts["possible_repeats"] = int(possible_repeats)
     return counts
+
+
+def drops_duplicates(settings: DataSettings, has_order_id: bool) -> bool:
+    """Whether exact duplicate transaction rows are dropped (`data.drop_duplicates`): `auto`
+    drops them only when the rows carry an order id, since without one two same-day
+    purchases of the same amount are real repeats (as the BTYD reference keeps them)."""
+    return settings.drop_duplicates == "always" or (settings.drop_duplicates == "auto" and has_order_id)
+
+
+def excluded_status(values: pd.Series, exclude: list[str]) -> pd.Series:
+    """Rows whose status is listed in `data.exclude_status`, matched ignoring case and
+    surrounding spaces ("cancelled " is "Cancelled"); a row without a status never matches."""
+    wanted = {v.strip().casefold() for v in exclude}
+    return values.astype("string").str.strip().str.casefold().isin(wanted).fillna(False)
+
+
+def check_status_mapping(settings: DataSettings, columns, source: str) -> None:
+    """`data.exclude_status` set without a status column to read would silently filter nothing."""
+    if not settings.exclude_status:
+        return
+    mapped = settings.columns.status
+    if mapped is None:
+        raise InputError(
+            source,
+            f"data.exclude_status is set ({', '.join(settings.exclude_status)}) but no status column is "
+            "mapped (data.columns.status is null): map your status column, or set data.exclude_status: []",
+        )
+    if mapped not in set(columns):
+        raise InputError(
+            source,
+            f"data.exclude_status is set ({', '.join(settings.exclude_status)}) but the status column "
+            f"data.columns.status = '{mapped}' is not in the file; found: {', '.join(map(str, columns))}",
+            column=mapped,
+        )
+
+
+def status_warning(values: pd.Series, settings: DataSettings, filtered: int) -> str | None:
+    """A warning when data.exclude_status matched no row, naming the statuses the file has."""
+    if not settings.exclude_status or filtered:
+        return None
+    counts = values.astype("string").str.strip().value_counts().sort_index()
+    top = counts.sort_values(ascending=False, kind="stable").head(5)  # most common first, ties by value
+    seen = ", ".join(f"{v!s} ({n:,})" for v, n in top.items()) or "none"
+    return f"data.exclude_status ({', '.join(settings.exclude_status)}) matched no row; the status column holds: {seen}"
 
 
 @dataclass
 class Validated:
-    """A typed table, the rows rejected (with `row` and `reason`), and the row counts."""
+    """A typed table, the rows rejected (with `row` and `reason`), the row counts, and what
+    to tell the user (e.g. a status filter that matched nothing)."""
 
     table: pd.DataFrame
     rejected: pd.DataFrame
     counts: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
 
 def _missing_columns_error(source: str, raw: pd.DataFrame, missing: list[str]) -> InputError:
@@ -143,6 +198,7 @@ def validate_transactions(raw: pd.DataFrame, settings: DataSettings, source: str
     missing = [mapping[f] for f in TRANSACTION_FIELDS if mapping[f] not in raw.columns]
     if missing:
         raise _missing_columns_error(source, raw, missing)
+    check_status_mapping(settings, raw.columns, source)
     _require_rows(raw, source)
     present = {
         f: mapping[f]
@@ -167,7 +223,8 @@ def validate_transactions(raw: pd.DataFrame, settings: DataSettings, source: str
     for f in OPTIONAL_TRANSACTION_FIELDS:
         if f in df.columns:
             table[f] = df[f].astype("string").str.strip()
-    return _finish(table, df, reasons, settings, source, repeated_header)
+    drop = drops_duplicates(settings, "order_id" in table.columns)
+    return _finish(table, df, reasons, settings, source, repeated_header, drop_duplicates=drop)
 
 
 def _require_rows(raw: pd.DataFrame, source: str) -> None:
@@ -184,9 +241,17 @@ def _repeated_header(df: pd.DataFrame, names: dict[str, str]) -> pd.Series:
 
 
 def _finish(
-    table, raw_mapped, reasons, settings: DataSettings, source: str, repeated_header: pd.Series | None = None
+    table,
+    raw_mapped,
+    reasons,
+    settings: DataSettings,
+    source: str,
+    repeated_header: pd.Series | None = None,
+    *,
+    drop_duplicates: bool = True,
 ) -> Validated:
-    """Apply the bad-row policy, the status filter and duplicate removal; count everything.
+    """Apply the bad-row policy, the status filter and duplicate removal (or, with
+    `drop_duplicates` off, count exact duplicates as possible repeats); count everything.
 
     Repeated header lines are dropped and counted, never reported as bad rows.
     """
@@ -205,10 +270,14 @@ def _finish(
     rejected = rejected.reset_index()
     good = table[~bad]
     filtered = pd.Series(False, index=good.index)
+    warnings = []
     if "status" in good.columns and settings.exclude_status:
-        filtered = good["status"].isin(settings.exclude_status).fillna(False)
+        filtered = excluded_status(good["status"], settings.exclude_status)
+        warning = status_warning(good["status"], settings, int(filtered.sum()))
+        warnings += [warning] if warning else []
     kept = good[~filtered]
-    dup = kept.duplicated(keep="first")
+    repeats = kept.duplicated(keep="first")
+    dup = repeats if drop_duplicates else pd.Series(False, index=kept.index)
     kept = kept[~dup]
     kept = kept.sort_values(list(kept.columns), kind="stable").reset_index(drop=True)
     counts = row_counts(
@@ -218,8 +287,9 @@ def _finish(
         filtered=filtered.sum(),
         duplicates=dup.sum(),
         rejected=bad.sum(),
+        possible_repeats=0 if drop_duplicates else repeats.sum(),
     )
-    return Validated(kept, rejected, counts)
+    return Validated(kept, rejected, counts, warnings)
 
 
 def _rows(raw: pd.DataFrame, required: tuple[str, ...], source: str) -> tuple[pd.DataFrame, pd.Series]:

@@ -69,7 +69,8 @@ def run(root: Path, params: Params) -> dict:
         if not isinstance(result, Validated):
             result.release()
     io.write_json(report, root / layout.INGEST_REPORT)
-    return report
+    warnings = [f"data.{name}: {w}" for name, r in results.items() for w in r.warnings]
+    return {**report, "warnings": warnings}
 
 
 def _span(result) -> dict:
