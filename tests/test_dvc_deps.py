@@ -53,3 +53,25 @@ def test_editing_what_decides_the_model_features_reruns_train():
     train = _code_deps(STAGES["train"])
     assert _covered(SRC / "churn" / "features" / "season.py", train)
     assert _covered(SRC / "churn" / "features" / "snapshots.py", train)
+
+
+def _outs(stage: dict) -> list[tuple[str, dict]]:
+    return [next(iter(o.items())) if isinstance(o, dict) else (o, {}) for o in stage.get("outs", [])] + [
+        next(iter(m.items())) if isinstance(m, dict) else (m, {}) for m in stage.get("metrics", [])
+    ]
+
+
+@pytest.mark.parametrize("name", sorted(STAGES))
+def test_outputs_dvc_cannot_restore_are_never_deleted_before_a_run(name):
+    """DVC deletes a stage's outputs before running it; one it does not cache would be lost
+    for good if the run were killed, so each such output persists (the stage replaces it atomically)."""
+    uncached = [path for path, opts in _outs(STAGES[name]) if opts.get("cache") is False]
+    assert all(dict(_outs(STAGES[name]))[p].get("persist") for p in uncached), uncached
+
+
+def test_every_data_param_ingest_reads_is_listed():
+    from churn.config import DataSettings
+
+    listed = set(STAGES["ingest"]["params"])
+    read = {f"data.{k}" for k in DataSettings.model_fields}
+    assert read - {"data.source"} <= listed | {"data.columns"}, sorted(read - listed)

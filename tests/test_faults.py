@@ -82,3 +82,45 @@ def test_a_truncated_or_foreign_model_file_is_refused_before_lightgbm_reads_it(t
     (models / "model.json").write_text("{not json")
     with pytest.raises(InputError, match="not valid JSON"):
         local_model(tmp_path)
+
+
+def _running(fragment: str) -> bool:
+    """Whether a process whose command line contains `fragment` is running."""
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if fragment in cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace"):
+                return True
+        except OSError:
+            continue
+    return False
+
+
+@pytest.mark.e2e
+def test_dvc_repro_killed_during_the_report_keeps_the_previous_report(pipeline_project, tmp_path):
+    """Killed as a user's Ctrl-C or a CI timeout would: the whole `dvc repro` process group,
+    while the report stage runs. Its outputs are not in DVC's cache, so DVC must not have
+    deleted them before the run (persist), and the stage writes them atomically."""
+    from tests.projects import copy_project, sh
+
+    project = copy_project(pipeline_project, tmp_path / "project")
+    kept = ["reports/index.html", "reports/kpis.json", "reports/report/periods.csv"]
+    before = {name: (project / name).read_bytes() for name in kept}
+    proc = subprocess.Popen(
+        ["dvc", "repro", "--force", "--single-item", "report"],
+        cwd=project,
+        env={**env(), "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 120
+    while not _running("churn report") and time.monotonic() < deadline:
+        assert proc.poll() is None, "dvc repro finished before it could be interrupted"
+        time.sleep(0.05)
+    time.sleep(1.0)  # inside the stage, after DVC would have removed its outputs
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert {name: (project / name).read_bytes() for name in kept} == before
+    # The next run completes and writes the same report.
+    sh(["dvc", "repro", "--force", "--single-item", "report"], project)
+    assert (project / "reports/kpis.json").read_bytes() == before["reports/kpis.json"]

@@ -124,3 +124,16 @@ def test_bad_inputs_are_refused():
         bgnbd.fit(np.array([0.0, 0.0]), np.array([0.0, 0.0]), np.array([3.0, 4.0]))
     with pytest.raises(ValueError, match="missing"):
         bgnbd.fit(np.array([1.0, np.nan]), np.array([1.0, 0.0]), np.array([3.0, 4.0]))
+
+
+def test_fitted_parameters_keep_six_significant_digits_so_every_machine_agrees():
+    from churn.modeling.bgnbd import fit, significant
+
+    assert significant(0.24312345678) == 0.243123 and significant(4413.98765) == 4413.99
+    rng = np.random.default_rng(0)
+    T = rng.integers(30, 400, 2000).astype(float)
+    x = rng.poisson(2, 2000).astype(float)
+    t_x = np.where(x > 0, T * rng.random(2000), 0.0).round()
+    params = fit(x, t_x, T)
+    for value in params.as_dict().values():
+        assert value == significant(value)

@@ -160,8 +160,18 @@ def fit(x, t_x, T, *, max_iter: int = 500) -> BgNbdParams:
     )
     if not np.isfinite(result.fun):
         raise ValueError(f"BG/NBD fit did not converge: {result.message}")
-    r, alpha, a, b = (float(v) for v in np.exp(result.x))
+    r, alpha, a, b = (significant(float(v)) for v in np.exp(result.x))
     return BgNbdParams(r=r, alpha=alpha, a=a, b=b)
+
+
+# Optimisers stop where the floating-point sums of one machine's BLAS kernel say; their last
+# digits differ between x86-64 CPUs. Fitted parameters are kept to 6 significant digits (far
+# below their statistical error), so every output that rests on them is the same on any machine.
+SIGNIFICANT_DIGITS = 6
+
+
+def significant(value: float, digits: int = SIGNIFICANT_DIGITS) -> float:
+    return float(f"{value:.{digits}g}")
 
 
 def probability_alive(params: BgNbdParams, x, t_x, T) -> np.ndarray:

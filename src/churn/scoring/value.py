@@ -52,7 +52,7 @@ def fit_gamma_gamma(x: np.ndarray, m: np.ndarray) -> GammaGammaParams:
 
     start = np.log([1.0, 2.0, float(np.median(m))])
     result = optimize.minimize(negll, start, method="L-BFGS-B", options={"maxiter": 500, "ftol": 1e-12, "gtol": 1e-8})
-    p, q, v = (float(t) for t in np.exp(result.x))
+    p, q, v = (bgnbd.significant(float(t)) for t in np.exp(result.x))  # the same on any machine
     if not np.isfinite(result.fun) or q <= 1:
         raise ValueError("Gamma-Gamma fit gave no finite mean spend (q <= 1)")
     return GammaGammaParams(p, q, v)
