@@ -88,7 +88,9 @@ def test_run_logs_params_metrics_features_fingerprint_and_context(pipeline_proje
     assert "recency/brier" not in child  # a ranking, not a probability
     assert all(v == round(v, 4) for v in child.values())
     # Why the model is (or is not) champion, where people look.
-    assert tags["mlflow.note.content"].startswith("Champion decision: promoted version 1")
+    assert tags["mlflow.note.content"].startswith("Setup 90d-")
+    assert "The model has skill: ROC-AUC" in tags["mlflow.note.content"]
+    assert "Champion decision: promoted version 1 to champion-90d-" in tags["mlflow.note.content"]
     version = client.get_model_version_by_alias("churn-model", "champion")
     assert version.description == tags["mlflow.note.content"]
     # Data fingerprint, model hash and the code version.
@@ -123,8 +125,9 @@ def test_registered_pyfunc_returns_the_calibrated_probabilities(pipeline_project
     got = np.asarray(pyfunc.predict(sample[features]))
     assert np.allclose(got, model.predict_proba(sample), rtol=0, atol=1e-12)
     assert ((got > 0) & (got < 1)).all() and len(np.unique(got.round(6))) > 10
-    # The calibrator is part of what is served: raw booster output differs from it.
-    assert not np.allclose(got, model.raw_proba(sample))
+    # The BG/NBD prior is part of what is served: the trees' own output differs from it.
+    trees_alone = 1 / (1 + np.exp(-model.booster.predict(sample[features], raw_score=True)))
+    assert not np.allclose(got, trees_alone)
 
 
 @pytest.mark.e2e
@@ -140,7 +143,8 @@ def test_same_data_and_params_give_the_same_files_and_a_second_run(pipeline_proj
     client, runs = the_run(pipeline_project)
     assert len(runs) == 2
     # An equal model does not take the champion alias from the current one; the run says so.
-    assert result["evaluate"]["champion"].startswith("kept champion version 1")
+    assert result["evaluate"]["champion"].startswith("kept champion-90d-")
+    assert " version 1 " in result["evaluate"]["champion"]
     assert runs[1].data.tags["champion_decision"] == result["evaluate"]["champion"]
     assert str(client.get_model_version_by_alias("churn-model", "champion").version) == "1"
 

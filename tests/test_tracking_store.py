@@ -32,3 +32,35 @@ def test_locked_store_fails_fast_with_a_hint(tmp_path, monkeypatch):
     finally:
         holder.execute("ROLLBACK")
         holder.close()
+
+
+@pytest.mark.e2e
+def test_a_locked_store_leaves_the_previous_model_in_place(pipeline_project, tmp_path):
+    """Training that cannot log its run must not swap in an unevaluated model for `churn score`."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import yaml
+
+    from tests.projects import copy_project
+
+    project = copy_project(pipeline_project, tmp_path / "project")
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["train"]["num_leaves"] = 7  # another model than the one in place
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    before = {name: (project / "models" / name).read_bytes() for name in ("model.txt", "model.json")}
+    holder = sqlite3.connect(project / "mlflow.db", isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        env = {k: v for k, v in os.environ.items() if k != "DVC_ROOT"}
+        churn = str(Path(sys.executable).parent / "churn")
+        proc = subprocess.run([churn, "train"], cwd=project, env=env, capture_output=True, text=True, timeout=300)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert proc.returncode == 2, proc.stderr
+    assert "another process holds it" in proc.stderr
+    assert {name: (project / "models" / name).read_bytes() for name in before} == before
+    assert not list(project.glob(".train.*.tmp"))  # the staged model is gone too

@@ -12,7 +12,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +85,36 @@ def atomic_dir(path: Path | str) -> Iterator[Path]:
             os.replace(path, old)
         os.replace(tmp, path)
         shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def staged_files(root: Path, name: str) -> Iterator[Callable[[Path], Path]]:
+    """Write a stage's output files under one staging directory and move them into place
+    only when the whole block succeeds: a stage that fails after writing (e.g. the MLflow
+    store is locked after the model is built) leaves every previous output as it was.
+
+    Yields `stage(target) -> path to write instead`. The staging directory is
+    `<root>/.<name>.<pid>.<random>.tmp`, cleared like atomic_path's leftovers."""
+    root = Path(root)
+    _remove_leftovers(root / name)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{name}.{os.getpid()}.", suffix=".tmp", dir=root))
+    moves: dict[Path, Path] = {}
+
+    def stage(target: Path) -> Path:
+        target = Path(target)
+        staged = tmp / target.relative_to(root)
+        staged.parent.mkdir(parents=True, exist_ok=True)
+        moves[staged] = target
+        return staged
+
+    try:
+        yield stage
+        for staged, target in moves.items():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.chmod(staged, 0o666 & ~_UMASK)
+            os.replace(staged, target)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

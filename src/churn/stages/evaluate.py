@@ -98,38 +98,28 @@ def run(root: Path, params: Params) -> dict:
     metrics["calibration"] = calibration_facts(model.calibrator)
     metrics["model_sha256"] = model.card.get("model_sha256")  # whose verdict `skill` is
 
-    plot_files: list[Path] = []
-    figure_files: list[Path] = []
-    for name, x, yname, title, diagonal, probs_only in CURVES:
-        per_scorer = {n: _POINTS[name](y, s) for n, s in scores.items() if n in probabilities or not probs_only}
-        for scorer, table in per_scorer.items():
-            path = root / layout.PLOTS / name / f"{scorer}.csv"
-            io.write_table(table, path)
-            plot_files.append(path)
-        figure_files.append(_figure(root, name, curve_figures.line_figure(per_scorer, x, yname, title, diagonal)))
-    importance = ev.feature_importance(model.booster, features)
-    path = root / layout.PLOTS / "feature_importance.csv"
-    io.write_table(importance, path)
-    plot_files.append(path)
-    figure_files.append(_figure(root, "feature_importance", curve_figures.importance_figure(importance)))
-    io.write_json(metrics, root / layout.METRICS)
+    # Every file is staged and moved into place only after MLflow holds the evaluation and the
+    # champion decision: a locked store leaves the previous metrics, plots and figures.
+    with io.staged_files(root, "evaluate") as stage:
+        plot_files, figure_files = _write_curves(root, stage, y, scores, probabilities, model, features)
+        metrics_file = stage(root / layout.METRICS)
+        io.write_json(metrics, metrics_file)
 
-    flat = flat_metrics(metrics)
-    experiment_id = tracking.configure(root, params.mlflow)
-    run_id = tracking.find_run(experiment_id, io.file_sha256(root / layout.MODEL))
-    if run_id is None:
-        raise ChurnError(
-            "no MLflow run found for models/model.txt (was mlflow.db deleted?); rerun `dvc repro --force train`"
+        experiment_id = tracking.configure(root, params.mlflow)
+        run_id = tracking.find_run(experiment_id, io.file_sha256(root / layout.MODEL))
+        if run_id is None:
+            raise ChurnError(
+                "no MLflow run found for models/model.txt (was mlflow.db deleted?); rerun `dvc repro --force train`"
+            )
+        artifacts: dict[str, list[Path]] = {"figures": figure_files, "": [metrics_file]}
+        for path in plot_files:  # keep reports/plots/<curve>/<scorer>.csv apart in MLflow too
+            artifacts.setdefault(path.parent.relative_to(metrics_file.parent).as_posix(), []).append(path)
+        headline = {f"test_{k}": metrics["model"][k] for k in HEADLINE}
+        tracking.log_evaluation(run_id, flat_metrics(metrics), headline, artifacts)
+        setup = tracking.setup_name(model.card["horizon_days"], model.card["data"]["sha256"])
+        decision = tracking.promote_if_better(
+            params.mlflow, run_id, round(headline[tracking.DECISION_METRIC], 4), setup, metrics["skill"]
         )
-    artifacts: dict[str, list[Path]] = {"figures": figure_files, "": [root / layout.METRICS]}
-    for path in plot_files:  # keep reports/plots/<curve>/<scorer>.csv apart in MLflow too
-        artifacts.setdefault(path.parent.relative_to(root / "reports").as_posix(), []).append(path)
-    headline = {f"test_{k}": metrics["model"][k] for k in HEADLINE}
-    tracking.log_evaluation(run_id, flat, headline, artifacts)
-    setup = tracking.setup_name(model.card["horizon_days"], model.card["data"]["sha256"])
-    decision = tracking.promote_if_better(
-        params.mlflow, run_id, round(headline[tracking.DECISION_METRIC], 4), setup, metrics["skill"]
-    )
     versus = comparison["versus"][best]
     return {
         "roc_auc": {"model": metrics["model"]["roc_auc"]} | {n: m["roc_auc"] for n, m in metrics["baselines"].items()},
@@ -142,8 +132,28 @@ def run(root: Path, params: Params) -> dict:
     }
 
 
-def _figure(root: Path, name: str, fig) -> Path:
-    png = root / layout.FIGURES / f"{name}.png"
+def _write_curves(root: Path, stage, y, scores, probabilities, model, features) -> tuple[list[Path], list[Path]]:
+    """The plot tables (reports/plots/) and figures (reports/figures/), written to `stage(target)`."""
+    plot_files: list[Path] = []
+    figure_files: list[Path] = []
+    for name, x, yname, title, diagonal, probs_only in CURVES:
+        per_scorer = {n: _POINTS[name](y, s) for n, s in scores.items() if n in probabilities or not probs_only}
+        for scorer, table in per_scorer.items():
+            path = stage(root / layout.PLOTS / name / f"{scorer}.csv")
+            io.write_table(table, path)
+            plot_files.append(path)
+        fig = curve_figures.line_figure(per_scorer, x, yname, title, diagonal)
+        figure_files.append(_figure(stage(root / layout.FIGURES / f"{name}.png"), fig))
+    importance = ev.feature_importance(model.booster, features)
+    path = stage(root / layout.PLOTS / "feature_importance.csv")
+    io.write_table(importance, path)
+    plot_files.append(path)
+    fig = curve_figures.importance_figure(importance)
+    figure_files.append(_figure(stage(root / layout.FIGURES / "feature_importance.png"), fig))
+    return plot_files, figure_files
+
+
+def _figure(png: Path, fig) -> Path:
     with io.atomic_path(png) as tmp:
         curve_figures.save_png(fig, tmp)
     return png

@@ -45,7 +45,6 @@ def run(root: Path, params: Params) -> dict:
         raise ChurnError(f"training failed: {exc}") from None
     data_sha = io.file_sha256(root / layout.SNAPSHOTS)
     booster_text = trained.booster.model_to_string()
-    io.write_text(booster_text, root / layout.MODEL)
     meta = {
         **trained.model.to_dict(),
         "best_iteration": trained.best_iteration,
@@ -66,9 +65,25 @@ def run(root: Path, params: Params) -> dict:
         # Checked on load: a truncated or mismatched model.txt is refused before LightGBM reads it.
         "model_sha256": hashlib.sha256(booster_text.encode("utf-8")).hexdigest(),
     }
-    io.write_json(meta, root / layout.MODEL_META)
+    # The model files go into place only once MLflow holds the run: a locked or broken store
+    # leaves the previous (evaluated) model for `churn score`, not an unevaluated one.
+    with io.staged_files(root, "train") as stage:
+        model_file, meta_file = stage(root / layout.MODEL), stage(root / layout.MODEL_META)
+        io.write_text(booster_text, model_file)
+        io.write_json(meta, meta_file)
+        run_id, version = _log(root, params, trained, train, features, meta, model_file, meta_file, data_sha)
+    return {
+        "run_id": run_id,
+        "model_version": version,
+        "best_iteration": trained.best_iteration,
+        "calibration": trained.model.calibrator.method,
+        "prior": params.train.prior,
+    }
 
-    sha = io.file_sha256(root / layout.MODEL)
+
+def _log(root, params, trained, train, features, meta, model_file, meta_file, data_sha) -> tuple[str, str]:
+    """The training run in MLflow, with the model registered; returns (run id, version)."""
+    sha = io.file_sha256(model_file)
     experiment_id = tracking.configure(root, params.mlflow)
     logged_params = {
         **model_params(params),
@@ -78,12 +93,12 @@ def run(root: Path, params: Params) -> dict:
     }
     if trained.model.prior is not None:
         logged_params.update({f"prior.{k}": v for k, v in trained.model.prior.to_dict().items()})
-    run_id, version = tracking.log_training(
+    return tracking.log_training(
         experiment_id,
         params.mlflow,
         params=logged_params,
         metrics={"train_rows": float(len(train)), "train_churn_rate": float(train["churned"].mean())},
-        model_dir=root / layout.MODEL.parent,
+        model_dir=model_file.parent,
         model=trained.model,
         example=train[features].head(5),
         tags={
@@ -92,14 +107,7 @@ def run(root: Path, params: Params) -> dict:
             tracking.SETUP_TAG: tracking.setup_name(params.churn.horizon_days, meta["data"]["sha256"]),
             **tracking.context_tags(root),
         },
-        artifacts=[root / layout.MODEL_META],
+        artifacts=[meta_file],
         features=features,
         name=tracking.run_name("train", root, model_params(params)),
     )
-    return {
-        "run_id": run_id,
-        "model_version": version,
-        "best_iteration": trained.best_iteration,
-        "calibration": trained.model.calibrator.method,
-        "prior": params.train.prior,
-    }
