@@ -56,6 +56,9 @@ class DataSettings(_Strict):
     timezone: str = "UTC"
     exclude_status: list[str] = []
     drop_duplicates: Literal["auto", "always", "never"] = "auto"
+    # Plausible dates: rows outside are rejected (a 9999-12-31 sentinel, a 1900 typo).
+    min_date: dt.date = dt.date(1970, 1, 1)
+    max_date: dt.date | None = None  # null: tomorrow (UTC), the day ingest runs + 1
     on_bad_rows: Literal["fail", "quarantine"] = "fail"
     delimiter: str = Field(",", min_length=1, max_length=1)
     encoding: str = "utf-8"

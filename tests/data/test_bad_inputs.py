@@ -3,6 +3,7 @@ handling, or an error naming the file, the row and the column."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import ibis
@@ -82,7 +83,10 @@ def test_times_with_and_without_utc_offsets_mix_in_one_column(params):
 
 
 def test_dates_after_the_as_of_date_are_not_history(params):
-    out = ingest(params, "future_dates.csv")
+    # 2031 is beyond the default plausible range (up to tomorrow): rejected, named.
+    with pytest.raises(InputError, match=r"row 5, column 'timestamp': outside the plausible dates .*got '2031-01-01'"):
+        ingest(params, "future_dates.csv")
+    out = ingest(params, "future_dates.csv", max_date=dt.date(2031, 12, 31))
     assert out.counts["rows_kept"] == 4  # kept: they are facts, just not history as of an earlier day
     cutoff = cutoff_for_as_of(pd.Timestamp("2024-06-30").date())
     snap = build_snapshots(

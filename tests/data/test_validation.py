@@ -159,3 +159,30 @@ def test_a_status_filter_without_a_status_column_is_refused(params):
     unmapped = params.data.model_copy(update={"columns": params.data.columns.model_copy(update={"status": None})})
     with pytest.raises(InputError, match=r"no status column is mapped \(data.columns.status is null\)"):
         validate_transactions(frame, unmapped, "tx.csv")
+
+
+@pytest.mark.parametrize(
+    "value", ["9999-12-31", "9999-12-31 23:59:59", "0001-01-01", "2262-05-01", "1900-01-01", "2100-01-01T00:00:00Z"]
+)
+def test_dates_outside_the_plausible_range_are_rejected_per_row_never_a_crash(params, value):
+    settings = params.data.model_copy(update={"on_bad_rows": "quarantine"})
+    rows = [("1", "2024-01-01", "5", "ok"), ("2", value, "7", "ok")]
+    out = validate_transactions(raw(rows), settings, "tx.csv")
+    assert out.table["timestamp"].tolist() == [pd.Timestamp("2024-01-01")]
+    (reason,) = out.rejected["reason"]
+    assert reason.startswith("timestamp: outside the plausible dates 1970-01-01 to ")
+    assert reason.endswith("(data.min_date, data.max_date)")
+    with pytest.raises(InputError, match=r"tx.csv, row 3, column 'timestamp': outside the plausible dates"):
+        validate_transactions(raw(rows), params.data, "tx.csv")
+
+
+def test_the_plausible_range_is_a_setting(params):
+    import datetime as dt
+
+    settings = params.data.model_copy(update={"min_date": dt.date(1900, 1, 1), "max_date": dt.date(2024, 6, 30)})
+    rows = [("1", "1900-01-01", "5", "ok"), ("2", "2024-06-30 23:59", "7", "ok"), ("3", "2024-07-01", "7", "ok")]
+    out = validate_transactions(raw(rows), settings.model_copy(update={"on_bad_rows": "quarantine"}), "tx.csv")
+    assert out.counts["rows_kept"] == 2 and out.rejected["row"].tolist() == [4]
+    assert out.rejected["reason"].iloc[0] == (
+        "timestamp: outside the plausible dates 1900-01-01 to 2024-06-30 (data.min_date, data.max_date)"
+    )

@@ -45,6 +45,8 @@ from churn.data.validation import (
     amount_limit_reason,
     bad_rows_error,
     check_status_mapping,
+    date_range,
+    date_range_reason,
     drops_duplicates,
     row_counts,
     timestamp_reason,
@@ -97,6 +99,7 @@ def validate_transactions(raw: DataFrame, settings: DataSettings, source: str) -
             cols[f] = text(F.col(f), types[f])
     rules = [
         (_blank(cols["customer_id"]), MISSING_ID),
+        _outside(cols["timestamp"], settings),
         (cols["timestamp"].isNull(), timestamp_reason(settings.timestamp_format)),
         (amount.isNull() | F.isnan(amount), AMOUNT_NOT_A_NUMBER),
         (F.abs(amount) == float("inf"), AMOUNT_NOT_FINITE),
@@ -119,7 +122,7 @@ def validate_events(raw: DataFrame, settings: DataSettings, source: str) -> Spar
     types = dict(df.dtypes)
     etype = F.lower(text(F.col("event_type"), types["event_type"]))
     cols = {**_id_and_time(df, settings), "event_type": etype}
-    rules = [*_id_and_time_rules(cols), (_blank(etype), MISSING_EVENT_TYPE)]
+    rules = [*_id_and_time_rules(cols, settings), (_blank(etype), MISSING_EVENT_TYPE)]
     return _finish(df, cols, rules, settings, source)
 
 
@@ -129,7 +132,7 @@ def validate_contacts(raw: DataFrame, settings: DataSettings, source: str) -> Sp
     types = dict(df.dtypes)
     cols = _id_and_time(df, settings)
     cols.update({c: text(F.col(c), types[c]) for c in CONTACT_TEXT_FIELDS if c in df.columns})
-    return _finish(df, cols, _id_and_time_rules(cols), settings, source)
+    return _finish(df, cols, _id_and_time_rules(cols, settings), settings, source)
 
 
 def validate_customers(raw: DataFrame, settings: DataSettings, source: str) -> SparkValidated:
@@ -178,8 +181,18 @@ def _id_and_time(df: DataFrame, settings: DataSettings) -> dict[str, Column]:
     }
 
 
-def _id_and_time_rules(cols: dict[str, Column]) -> list[tuple[Column, str]]:
-    return [(_blank(cols["customer_id"]), MISSING_ID), (cols["timestamp"].isNull(), NOT_A_DATE)]
+def _id_and_time_rules(cols: dict[str, Column], settings: DataSettings) -> list[tuple[Column, str]]:
+    return [
+        (_blank(cols["customer_id"]), MISSING_ID),
+        _outside(cols["timestamp"], settings),
+        (cols["timestamp"].isNull(), NOT_A_DATE),
+    ]
+
+
+def _outside(ts: Column, settings: DataSettings) -> tuple[Column, str]:
+    """validation.date_range on Spark (the session runs in UTC, as the timestamps are)."""
+    earliest, latest = date_range(settings)
+    return (ts < F.lit(earliest.to_pydatetime())) | (ts >= F.lit(latest.to_pydatetime())), date_range_reason(settings)
 
 
 def _blank(col: Column) -> Column:

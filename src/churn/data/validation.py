@@ -6,6 +6,7 @@ spreadsheet shows them, so "row 7" is the seventh line of the CSV file.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -40,6 +41,20 @@ LOYALTY_FLAGS = {"true": True, "1": True, "yes": True, "y": True, "false": False
 
 def timestamp_reason(fmt: str | None) -> str:
     return f"{NOT_A_DATE} ({fmt or ISO_DATES})"
+
+
+def date_range(settings: DataSettings) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """[earliest, latest) instants a timestamp may take: data.min_date to data.max_date
+    (default: tomorrow, UTC) inclusive. A sentinel such as 9999-12-31 or a typo such as
+    1900-01-01 would otherwise move the scoring day or the report's first month."""
+    latest = settings.max_date or (pd.Timestamp.now(tz="UTC").date() + dt.timedelta(days=1))
+    return pd.Timestamp(settings.min_date), pd.Timestamp(latest) + pd.Timedelta(days=1)
+
+
+def date_range_reason(settings: DataSettings) -> str:
+    earliest, latest = date_range(settings)
+    last = (latest - pd.Timedelta(days=1)).date()
+    return f"timestamp: outside the plausible dates {earliest.date()} to {last} (data.min_date, data.max_date)"
 
 
 def amount_limit_reason(max_abs_amount: float) -> str:
@@ -158,24 +173,37 @@ def _missing_columns_error(source: str, raw: pd.DataFrame, missing: list[str]) -
 _OFFSET = r"(?:Z|[+-]\d{2}:?\d{2})$"
 
 
-def _parse_timestamps(values: pd.Series, fmt: str | None, timezone: str) -> pd.Series:
-    """Parse to naive UTC; unparseable values become NaT.
+def _parse_timestamps(
+    values: pd.Series, fmt: str | None, timezone: str, bounds: tuple[pd.Timestamp, pd.Timestamp] | None = None
+) -> tuple[pd.Series, pd.Series]:
+    """Parse to naive UTC: (timestamps, outside `bounds`); unparseable values and values
+    outside the [earliest, latest) `bounds` become NaT, the latter flagged.
 
     A value with a UTC offset is that instant; a value without one is a wall-clock time
     in `timezone`. Exports that mix the two in one column are parsed value by value
-    (pandas refuses a column of mixed offsets and naive times as a whole).
+    (pandas refuses a column of mixed offsets and naive times as a whole). Dates beyond
+    what nanoseconds hold (0001-01-01, 9999-12-31) parse at a coarser unit and are
+    bounded before they become nanoseconds, so they are rejected, never a crash.
     """
     text = values.astype("string").str.strip()
     zoned = text.str.contains(_OFFSET, regex=True, na=False)
     out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+    outside = pd.Series(False, index=text.index)
+    earliest, latest = bounds or (pd.Timestamp("1678-01-01"), pd.Timestamp("2262-01-01"))
+
+    def place(mask: pd.Series, parsed: pd.Series) -> None:
+        bad = ((parsed < earliest) | (parsed >= latest)).fillna(False)
+        outside[mask] = bad.to_numpy()
+        out[mask] = parsed.where(~bad).dt.as_unit("ns")
+
     if zoned.any():
-        out[zoned] = _to_datetime(text[zoned], fmt, utc=True).dt.tz_localize(None)
+        place(zoned, _to_datetime(text[zoned], fmt, utc=True).dt.tz_localize(None))
     if (~zoned).any():
         parsed = _to_datetime(text[~zoned], fmt, utc=False)
         if parsed.dt.tz is None:
             parsed = parsed.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="shift_forward")
-        out[~zoned] = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
-    return out
+        place(~zoned, parsed.dt.tz_convert("UTC").dt.tz_localize(None))
+    return out, outside
 
 
 def _to_datetime(text: pd.Series, fmt: str | None, utc: bool) -> pd.Series:
@@ -212,7 +240,8 @@ def validate_transactions(raw: pd.DataFrame, settings: DataSettings, source: str
 
     cid = df["customer_id"].astype("string").str.strip()
     _reject(reasons, cid.isna() | (cid == ""), MISSING_ID)
-    ts = _parse_timestamps(df["timestamp"], settings.timestamp_format, settings.timezone)
+    ts, outside = _parse_timestamps(df["timestamp"], settings.timestamp_format, settings.timezone, date_range(settings))
+    _reject(reasons, outside, date_range_reason(settings))
     _reject(reasons, ts.isna(), timestamp_reason(settings.timestamp_format))
     amount = pd.to_numeric(df["amount"].astype("string").str.strip(), errors="coerce").astype("float64")
     _reject(reasons, amount.isna(), AMOUNT_NOT_A_NUMBER)
@@ -308,7 +337,8 @@ def _id_and_time(df: pd.DataFrame, settings: DataSettings, reasons: pd.Series) -
     """customer_id as stripped text and timestamp as naive UTC, rejecting blanks and non-dates."""
     cid = df["customer_id"].astype("string").str.strip()
     _reject(reasons, cid.isna() | (cid == ""), MISSING_ID)
-    ts = _parse_timestamps(df["timestamp"], settings.timestamp_format, settings.timezone)
+    ts, outside = _parse_timestamps(df["timestamp"], settings.timestamp_format, settings.timezone, date_range(settings))
+    _reject(reasons, outside, date_range_reason(settings))
     _reject(reasons, ts.isna(), NOT_A_DATE)
     return cid, ts
 
@@ -361,7 +391,7 @@ def validate_customers(raw: pd.DataFrame, settings: DataSettings, source: str) -
     _reject(reasons, cid.isna() | (cid == ""), MISSING_ID)
     table = pd.DataFrame({"customer_id": cid}, index=df.index)
     if "signup_date" in df.columns:
-        signup = _parse_timestamps(df["signup_date"], None, settings.timezone)
+        signup, _ = _parse_timestamps(df["signup_date"], None, settings.timezone)
         _reject(reasons, signup.isna() & df["signup_date"].notna(), SIGNUP_NOT_A_DATE)
         table["signup_date"] = signup
     if "loyalty_member" in df.columns:
