@@ -76,3 +76,36 @@ def test_a_key_given_twice_is_refused(tmp_path):
     path.write_text((ROOT / "params.yaml").read_text() + "\nengine: spark\n")
     with pytest.raises(ChurnError, match="duplicate key 'engine'"):
         load_params(path)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("timezone", "Europe/Berln", r"data\.timezone.*unknown time zone 'Europe/Berln'"),
+        ("timestamp_format", "%H:%M", r"data\.timestamp_format.*'%H:%M' names no day"),
+        ("encoding", "utf-9", r"data\.encoding.*unknown encoding 'utf-9'"),
+        ("delimiter", "\n", r"data\.delimiter.*cannot separate fields"),
+        ("delimiter", '"', r"data\.delimiter.*cannot separate fields"),
+    ],
+)
+def test_data_settings_that_would_fail_later_are_refused_by_key(raw_params, key, value, message):
+    raw_params["data"][key] = value
+    with pytest.raises(ChurnError, match=message):
+        parse_params(raw_params)
+
+
+def test_two_fields_mapped_to_one_column_are_refused(raw_params):
+    raw_params["data"]["columns"]["order_id"] = "customer_id"
+    with pytest.raises(ChurnError, match=r"data\.columns.*'customer_id' is mapped twice, to customer_id and order_id"):
+        parse_params(raw_params)
+
+
+def test_a_condition_value_stays_small(raw_params):
+    condition = raw_params["actions"]["playbook"][1]["when"][0]
+    condition["value"] = list(range(5000))
+    with pytest.raises(ChurnError, match=r"value.*5,000 items; at most 1,000"):
+        parse_params(raw_params)
+    # A YAML alias bomb is nested lists: refused before anything walks them.
+    condition["value"] = [["x"] * 9] * 9
+    with pytest.raises(ChurnError, match=r"value.*not nested lists"):
+        parse_params(raw_params)

@@ -44,6 +44,20 @@ class ColumnMap(_Strict):
     channel: str | None = None
     status: str | None = None
 
+    @model_validator(mode="after")
+    def _one_column_per_field(self):
+        seen: dict[str, str] = {}
+        for fieldname, column in self.model_dump().items():
+            if column is not None and column in seen:
+                raise ValueError(f"'{column}' is mapped twice, to {seen[column]} and {fieldname}; map each field once")
+            if column is not None:
+                seen[column] = fieldname
+        return self
+
+
+# What a strftime pattern needs to name a day: a date directive (or an ISO week date).
+_DATE_DIRECTIVES = ("%d", "%j", "%F", "%D", "%x", "%c", "%G")
+
 
 class DataSettings(_Strict):
     source: Literal["synthetic", "file"] = "synthetic"
@@ -63,6 +77,50 @@ class DataSettings(_Strict):
     delimiter: str = Field(",", min_length=1, max_length=1)
     encoding: str = "utf-8"
     max_abs_amount: float = Field(1e9, gt=0)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        import zoneinfo
+
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value[:80]!r}; use an IANA name such as UTC or Europe/Berlin"
+            ) from None
+        return value
+
+    @field_validator("timestamp_format")
+    @classmethod
+    def _usable_format(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        if not any(d in value for d in _DATE_DIRECTIVES):
+            raise ValueError(f'{value[:80]!r} names no day (%d, %j, ...); e.g. "%d/%m/%Y %H:%M", or null for ISO dates')
+        try:
+            dt.datetime(2024, 1, 31, 13, 45).strftime(value)
+        except ValueError as exc:
+            raise ValueError(f"{value[:80]!r} is not a strftime pattern: {exc}") from None
+        return value
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str) -> str:
+        import codecs
+
+        try:
+            codecs.lookup(value)
+        except LookupError:
+            raise ValueError(f"unknown encoding {value[:80]!r}; e.g. utf-8, latin-1, cp1252") from None
+        return value
+
+    @field_validator("delimiter")
+    @classmethod
+    def _usable_delimiter(cls, value: str) -> str:
+        if value in ("\n", "\r", '"'):
+            raise ValueError(f'{value!r} cannot separate fields (it ends lines or quotes them); e.g. "," or ";"')
+        return value
 
 
 class GenerateSettings(_Strict):
@@ -117,10 +175,27 @@ class ScoreSettings(_Strict):
 Op = Literal["==", "!=", "<", "<=", ">", ">=", "in"]
 
 
+# A condition's value is a scalar or a short list: a YAML alias bomb would otherwise expand
+# into millions of items that every `dvc status` reads.
+MAX_CONDITION_ITEMS = 1000
+
+
 class Condition(_Strict):
     field: str
     op: Op
     value: Any
+
+    @field_validator("value")
+    @classmethod
+    def _small(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            raise ValueError("expected a value or a list of values, not a mapping")
+        if isinstance(value, list):
+            if len(value) > MAX_CONDITION_ITEMS:
+                raise ValueError(f"{len(value):,} items; at most {MAX_CONDITION_ITEMS:,}")
+            if any(isinstance(v, list | dict) for v in value):
+                raise ValueError("a list of plain values (text, numbers, true/false), not nested lists")
+        return value
 
 
 class Action(_Strict):
