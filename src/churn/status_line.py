@@ -32,7 +32,9 @@ def _ingest(r: dict) -> str:
         )
         if tx.get(k)
     )
-    tables = ", ".join(f"{name} {_n(c.get('rows_kept'))}" for name, c in r.items() if name != "transactions")
+    tables = ", ".join(
+        f"{name} {_n(c.get('rows_kept'))}" for name, c in r.items() if name != "transactions" and isinstance(c, dict)
+    )
     line = f"kept {_n(tx.get('rows_kept'))} of {_n(tx.get('rows_read'))} transaction rows"
     line += f" ({dropped})" if dropped else ""
     line += f" of {_n(tx.get('customers'))} customers" if tx.get("customers") is not None else ""

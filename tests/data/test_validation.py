@@ -26,7 +26,7 @@ def test_every_row_is_accounted_for(params):
     settings = params.data.model_copy(update={"on_bad_rows": "quarantine"})
     rows = [
         ("1", "2024-01-01", "5", "Completed"),
-        ("1", "2024-01-01", "5", "Completed"),  # exact duplicate
+        ("1", "2024-01-01", "5", "Completed"),  # exact duplicate, kept: no order id tells it is one
         ("2", "2024-01-02", "7", "Cancelled"),  # filtered by the user's status rule
         ("3", "not a date", "7", "Completed"),  # rejected
         ("4", "2024-01-02", "abc", "Completed"),  # rejected
@@ -35,11 +35,12 @@ def test_every_row_is_accounted_for(params):
     out = validate_transactions(raw(rows), settings, "tx.csv")
     assert out.counts == {
         "rows_read": 6,
-        "rows_kept": 1,
+        "rows_kept": 2,
         "rows_repeated_header": 0,
         "rows_filtered_status": 1,
-        "rows_duplicate_dropped": 1,
+        "rows_duplicate_dropped": 0,
         "rows_rejected": 3,
+        "possible_repeats": 1,  # no order id: the repeat may be a real second purchase, so it is kept
     }
     assert out.rejected["row"].tolist() == [5, 6, 7]  # header is row 1
     assert out.rejected["reason"].str.split(":").str[0].tolist() == ["timestamp", "amount", "customer_id"]
@@ -64,7 +65,7 @@ def test_column_mapping(params):
     cols = params.data.columns.model_copy(
         update={"customer_id": "Customer ID", "timestamp": "InvoiceDate", "amount": "Total"}
     )
-    settings = params.data.model_copy(update={"columns": cols})
+    settings = params.data.model_copy(update={"columns": cols, "exclude_status": []})
     frame = raw([("12346", "2011-01-18", "77183.6")], columns=("Customer ID", "InvoiceDate", "Total"))
     out = validate_transactions(frame, settings, "retail.csv")
     assert list(out.table.columns) == ["customer_id", "timestamp", "amount"]
