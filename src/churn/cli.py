@@ -10,7 +10,7 @@ import time
 import traceback
 from pathlib import Path
 
-from churn.errors import ChurnError
+from churn.errors import ChurnError, storage_error
 
 
 def _date(text: str) -> dt.date:
@@ -209,6 +209,10 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a bug, not bad input: say so briefly, traceback on request
         if args.debug:
             traceback.print_exc()
+        storage = storage_error(exc) if isinstance(exc, OSError) else None
+        if storage is not None:  # disk full, read-only, permission denied: the machine, not a bug
+            print(f"churn {args.command}: error: {storage}", file=sys.stderr)
+            return 2
         print(
             f"churn {args.command}: unexpected error: {type(exc).__name__}: {exc}\n"
             "Previous outputs are left as they were. Run with --debug for the traceback.",

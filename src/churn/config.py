@@ -6,13 +6,16 @@ the key, so a typo in params.yaml never silently falls back to a default.
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import os
+import zoneinfo
 from pathlib import Path
 from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from churn.errors import ChurnError
 
@@ -33,6 +36,11 @@ class _Strict(BaseModel):
         return value
 
 
+def _refused(text: str) -> PydanticCustomError:
+    """A settings error whose text is shown as is (no "Value error, " prefix)."""
+    return PydanticCustomError("invalid_setting", "{text}", {"text": text})
+
+
 class ColumnMap(_Strict):
     """Pipeline field -> column name in the user's file (optional fields may be null)."""
 
@@ -45,18 +53,33 @@ class ColumnMap(_Strict):
     status: str | None = None
 
     @model_validator(mode="after")
-    def _one_column_per_field(self):
-        seen: dict[str, str] = {}
-        for fieldname, column in self.model_dump().items():
-            if column is not None and column in seen:
-                raise ValueError(f"'{column}' is mapped twice, to {seen[column]} and {fieldname}; map each field once")
+    def _distinct_columns(self) -> ColumnMap:
+        """Two pipeline fields read from one column would silently mean the same thing."""
+        fields_of: dict[str, list[str]] = {}
+        for name, column in self.model_dump().items():
             if column is not None:
-                seen[column] = fieldname
+                fields_of.setdefault(column, []).append(name)
+        for column, names in fields_of.items():
+            if len(names) > 1:
+                keys = " and ".join(f"data.columns.{n}" for n in names)
+                raise _refused(f"{keys} both name the column {column!r}; map each field to its own column")
         return self
 
 
-# What a strftime pattern needs to name a day: a date directive (or an ISO week date).
-_DATE_DIRECTIVES = ("%d", "%j", "%F", "%D", "%x", "%c", "%G")
+# Directives a timestamp_format needs: a year, and a month or a day (else pandas fills in 1900 or January).
+_YEAR_DIRECTIVES = ("%Y", "%y", "%c", "%x")
+_DAY_DIRECTIVES = ("%m", "%b", "%B", "%d", "%j", "%c", "%x")
+
+
+def _directives(fmt: str) -> set[str]:
+    found, i = set(), 0
+    while i < len(fmt) - 1:
+        if fmt[i] == "%":
+            found.add(fmt[i : i + 2])
+            i += 2
+        else:
+            i += 1
+    return found
 
 
 class DataSettings(_Strict):
@@ -68,59 +91,74 @@ class DataSettings(_Strict):
     columns: ColumnMap = ColumnMap()
     timestamp_format: str | None = None
     timezone: str = "UTC"
-    exclude_status: list[str] = []
-    drop_duplicates: Literal["auto", "always", "never"] = "auto"
-    # Plausible dates: rows outside are rejected (a 9999-12-31 sentinel, a 1900 typo).
-    min_date: dt.date = dt.date(1970, 1, 1)
-    max_date: dt.date | None = None  # null: tomorrow (UTC), the day ingest runs + 1
+    exclude_status: list[str] = []  # matched ignoring case and surrounding spaces
     on_bad_rows: Literal["fail", "quarantine"] = "fail"
+    # Exact duplicate transaction rows: auto drops them only when they carry an order id
+    # (otherwise they may be real repeat purchases and are kept, counted as possible_repeats).
+    drop_duplicates: Literal["auto", "always", "never"] = "auto"
+    # Timestamps outside [min_date, max_date] (whole days, UTC) are rejected per row;
+    # max_date null: the day after the day ingest runs (UTC).
+    min_date: dt.date = dt.date(1970, 1, 1)
+    max_date: dt.date | None = None
     delimiter: str = Field(",", min_length=1, max_length=1)
     encoding: str = "utf-8"
     max_abs_amount: float = Field(1e9, gt=0)
 
     @field_validator("timezone")
     @classmethod
-    def _known_zone(cls, value: str) -> str:
-        import zoneinfo
-
+    def _known_timezone(cls, value: str) -> str:
         try:
             zoneinfo.ZoneInfo(value)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"unknown time zone {value[:80]!r}; use an IANA name such as UTC or Europe/Berlin"
-            ) from None
+            raise _refused(f"unknown time zone {value!r}; use an IANA name such as Europe/London or UTC") from None
         return value
 
     @field_validator("timestamp_format")
     @classmethod
-    def _usable_format(cls, value: str | None) -> str | None:
+    def _valid_format(cls, value: str | None) -> str | None:
         if value is None:
             return value
-        if not any(d in value for d in _DATE_DIRECTIVES):
-            raise ValueError(f'{value[:80]!r} names no day (%d, %j, ...); e.g. "%d/%m/%Y %H:%M", or null for ISO dates')
+        sample = dt.datetime(2024, 3, 5, 13, 4, 5, tzinfo=dt.UTC)
         try:
-            dt.datetime(2024, 1, 31, 13, 45).strftime(value)
+            dt.datetime.strptime(sample.strftime(value), value)
         except ValueError as exc:
-            raise ValueError(f"{value[:80]!r} is not a strftime pattern: {exc}") from None
+            raise _refused(f"{value!r} is not a valid strftime pattern ({exc})") from None
+        found = _directives(value)
+        if not found & set(_YEAR_DIRECTIVES) or not found & set(_DAY_DIRECTIVES):
+            raise _refused(
+                f"{value!r} needs a year (%Y or %y) and a month or day (%m, %b, %d or %j), "
+                'e.g. "%d/%m/%Y %H:%M"; null reads ISO 8601 dates and datetimes'
+            )
         return value
 
     @field_validator("encoding")
     @classmethod
     def _known_encoding(cls, value: str) -> str:
-        import codecs
-
         try:
-            codecs.lookup(value)
+            info = codecs.lookup(value)
         except LookupError:
-            raise ValueError(f"unknown encoding {value[:80]!r}; e.g. utf-8, latin-1, cp1252") from None
+            info = None
+        if info is None or not getattr(info, "_is_text_encoding", True):
+            raise _refused(f"unknown text encoding {value!r}; e.g. utf-8, latin-1 or cp1252")
         return value
 
     @field_validator("delimiter")
     @classmethod
     def _usable_delimiter(cls, value: str) -> str:
         if value in ("\n", "\r", '"'):
-            raise ValueError(f'{value!r} cannot separate fields (it ends lines or quotes them); e.g. "," or ";"')
+            raise _refused(f'{value!r} cannot separate fields (it ends lines or quotes text); e.g. ",", ";" or a tab')
         return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> DataSettings:
+        if self.exclude_status and not self.columns.status:
+            raise _refused(
+                f"data.exclude_status is set ({', '.join(self.exclude_status)}) but data.columns.status maps no "
+                "column: set data.columns.status to your status column, or data.exclude_status: []"
+            )
+        if self.max_date is not None and self.max_date < self.min_date:
+            raise _refused(f"data.max_date ({self.max_date}) is before data.min_date ({self.min_date})")
+        return self
 
 
 class GenerateSettings(_Strict):

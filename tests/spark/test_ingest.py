@@ -26,10 +26,12 @@ TRANSACTIONS = pd.DataFrame(
         ("00018", "2024-01-08", "abc", "Completed", "web"),
         ("00018", "2024-01-09", "1e12", "Completed", "web"),
         ("00018", "2024-01-10", "inf", "Completed", "web"),
-        ("00019", "2024-01-11", "7", " cancelled", "web"),  # matched ignoring case and spaces
+        ("00019", "2024-01-11", "7", " cancelled ", "web"),  # filtered: any case, spaces ignored
         ("00019", "2024-01-12", "8", None, "web"),  # no status: kept
         ("00020", "2024-03-30 02:30", "9.99", "Completed", None),
-        ("00021", "9999-12-31", "5", "Completed", "web"),  # a sentinel date: outside the plausible range
+        ("00020", "9999-12-31", "1", "Completed", "web"),  # outside the plausible range
+        ("00020", "2024-10-27 02:30", "2", "Completed", "web"),  # a repeated hour in Berlin: the first one
+        ("00020", "2024-03-31 02:30", "3", "Completed", "web"),  # a skipped hour in Berlin: 03:30 CEST
     ],
     columns=["Client", "When", "Revenue", "Status", "Channel"],
 )
@@ -110,7 +112,7 @@ def test_spark_ingest_accounts_for_every_row_as_the_single_node_ingest(spark, ra
         tx["rows_filtered_status"],
         tx["rows_duplicate_dropped"],
         tx["possible_repeats"],
-    ) == (12, 5, 6, 1, 0, 1)  # no order id: the exact repeat is kept, counted as a possible repeat
+    ) == (14, 7, 6, 1, 0, 1)  # no order id: the repeated row may be a real purchase, so it is kept
     assert report["customers"]["rows_rejected"] == 3 and report["events"]["rows_duplicate_dropped"] == 1
 
     mine, theirs = outputs(ours), outputs(single)
@@ -118,7 +120,7 @@ def test_spark_ingest_accounts_for_every_row_as_the_single_node_ingest(spark, ra
         pd.testing.assert_frame_equal(mine[name], frame, check_dtype=False, obj=name)
     assert mine["transactions"]["timestamp"].tolist()[:3] == [
         pd.Timestamp("2024-01-05 09:00"),
-        pd.Timestamp("2024-01-05 09:00"),  # the repeat, kept: no order id
+        pd.Timestamp("2024-01-05 09:00"),  # the repeat, kept
         pd.Timestamp("2024-01-06 10:30"),
     ]
 
@@ -129,6 +131,54 @@ def test_spark_ingest_accounts_for_every_row_as_the_single_node_ingest(spark, ra
     bad_amount = quarantine[quarantine["amount"] == "abc"]
     assert bad_amount["reason"].tolist() == ["amount: not a number"]
     assert quarantine["row"].isna().all()  # Parquet has no lines to number on Spark
+    assert (
+        quarantine[quarantine["timestamp"] == "9999-12-31"]["reason"]
+        .str.startswith("timestamp: outside the plausible range 1970-01-01 to ")
+        .all()
+    )
+    berlin = mine["transactions"].set_index("amount")["timestamp"]
+    assert (berlin[2.0], berlin[3.0]) == (pd.Timestamp("2024-10-27 00:30"), pd.Timestamp("2024-03-31 01:30"))
+
+
+@pytest.mark.parametrize("rule", ["always", "never"])
+def test_spark_drops_duplicates_as_the_single_node_ingest(spark, raw_params, tmp_path, rule):
+    single = project(tmp_path / "duckdb", raw_params, "duckdb", drop_duplicates=rule)
+    ours = project(tmp_path / "spark", raw_params, "spark", drop_duplicates=rule)
+    expected = ingest.run(single, parse_params(yaml.safe_load((single / "params.yaml").read_text())))
+    report = ingest.run(ours, parse_params(yaml.safe_load((ours / "params.yaml").read_text())))
+    assert report == expected
+    dropped = {"always": 1, "never": 0}[rule]
+    assert (report["transactions"]["rows_duplicate_dropped"], report["transactions"]["possible_repeats"]) == (
+        dropped,
+        1 - dropped,
+    )
+
+
+def test_spark_warns_as_the_single_node_ingest_when_the_status_rule_matches_nothing(spark, raw_params, tmp_path):
+    single = project(tmp_path / "duckdb", raw_params, "duckdb", exclude_status=["Refunded"])
+    ours = project(tmp_path / "spark", raw_params, "spark", exclude_status=["Refunded"])
+    expected = ingest.run(single, parse_params(yaml.safe_load((single / "params.yaml").read_text())))
+    report = ingest.run(ours, parse_params(yaml.safe_load((ours / "params.yaml").read_text())))
+    assert (
+        report["warnings"]
+        == expected["warnings"]
+        == [
+            "data/raw/tx.parquet: data.exclude_status (Refunded) matched no row (case and surrounding spaces ignored); "
+            "column 'Status' holds 'Completed' (6 rows), 'cancelled' (1 rows): check the spelling"
+        ]
+    )
+
+
+def test_spark_refuses_a_status_rule_without_its_column(spark, raw_params, tmp_path):
+    root = project(tmp_path, raw_params, "spark")
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    params["data"]["columns"]["status"] = "OrderStatus"
+    with pytest.raises(InputError) as err:
+        ingest.run(root, parse_params(params))
+    assert str(err.value) == (
+        "data/raw/tx.parquet, row 1, column 'OrderStatus': data.exclude_status is set (Cancelled) but the status "
+        "column 'OrderStatus' (data.columns.status) is not in the file; found: Client, When, Revenue, Status, Channel"
+    )
 
 
 def test_spark_ingest_fails_naming_the_file_and_column(spark, raw_params, tmp_path):
@@ -165,9 +215,10 @@ def test_a_missing_source_is_named(spark, raw_params, tmp_path):
         (None, ["2024-01-05T10:00:00Z", "2024-07-06 23:30:00.5Z"]),
         ("%d/%m/%Y %H:%M", ["05/01/2024 10:00", "31/12/2023 23:59", "2024-01-05 10:00", "32/01/2024 10:00"]),
         ("%Y%m%dT%H%M%S", ["20240105T100000", "20241231T235959", "2024-01-05"]),
+        (None, ["2024-03-10 02:30", "2024-11-03 01:30", "2024-03-31 02:30", "2024-10-27 02:30"]),  # DST changes
     ],
 )
-@pytest.mark.parametrize("timezone", ["UTC", "America/New_York"])
+@pytest.mark.parametrize("timezone", ["UTC", "America/New_York", "Europe/Berlin"])
 def test_spark_parses_timestamps_as_the_single_node_ingest(spark, fmt, values, timezone):
     from pyspark.sql import functions as F
 
@@ -176,7 +227,7 @@ def test_spark_parses_timestamps_as_the_single_node_ingest(spark, fmt, values, t
 
     frame = spark.createDataFrame([(v,) for v in values], "value string")
     ours = frame.select(timestamps(F.col("value"), "string", fmt, timezone).alias("ts")).toPandas()["ts"]
-    theirs, _ = _parse_timestamps(pd.Series(values, dtype="string"), fmt, timezone)
+    theirs = _parse_timestamps(pd.Series(values, dtype="string"), fmt, timezone)
     assert ours.astype("datetime64[ns]").tolist() == theirs.tolist()
     assert ours.notna().sum() >= 2
 

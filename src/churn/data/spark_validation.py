@@ -9,9 +9,11 @@ machine:
   source and the column, and quarantined rows have an empty `row`;
 - "first" (the customers table's first occurrence of an id) is the order Spark reads
   the rows in, which for a Parquet file is the file's order;
-- daylight-saving changes in data.timezone: a naive time the clocks skip moves forward
-  by the length of the gap (single-node: to the end of the gap), and one they repeat
-  takes the earlier offset (single-node: rejected).
+- nothing else: daylight-saving changes in data.timezone are resolved alike (a naive
+  time the clocks skip moves forward by the length of the gap, one they repeat takes the
+  earlier offset, its first occurrence), and so are the status rule (case and
+  surrounding spaces ignored), the duplicate rule (data.drop_duplicates) and the
+  plausible date range (data.min_date, data.max_date).
 
 Imported only with `engine: spark`.
 """
@@ -44,11 +46,13 @@ from churn.data.validation import (
     _missing_columns_error,
     amount_limit_reason,
     bad_rows_error,
-    check_status_mapping,
-    date_range,
+    date_bounds,
     date_range_reason,
-    drops_duplicates,
+    duplicate_header_error,
+    exclude_status_missing_error,
+    excluded,
     row_counts,
+    status_matched_nothing,
     timestamp_reason,
 )
 from churn.errors import ChurnError, InputError
@@ -77,10 +81,12 @@ def validate_transactions(raw: DataFrame, settings: DataSettings, source: str) -
     """validation.validate_transactions on Spark: customer_id (text), timestamp (UTC),
     amount (double), plus the mapped optional columns as text."""
     mapping = settings.columns.model_dump()
+    _check_header(raw, source)
     missing = [mapping[f] for f in TRANSACTION_FIELDS if mapping[f] not in raw.columns]
     if missing:
         raise _missing_columns_error(source, raw, missing)
-    check_status_mapping(settings, raw.columns, source)
+    if settings.exclude_status and (not settings.columns.status or settings.columns.status not in raw.columns):
+        raise exclude_status_missing_error(source, settings, list(raw.columns))
     present = {
         f: mapping[f]
         for f in TRANSACTION_FIELDS + OPTIONAL_TRANSACTION_FIELDS
@@ -99,8 +105,8 @@ def validate_transactions(raw: DataFrame, settings: DataSettings, source: str) -
             cols[f] = text(F.col(f), types[f])
     rules = [
         (_blank(cols["customer_id"]), MISSING_ID),
-        _outside(cols["timestamp"], settings),
         (cols["timestamp"].isNull(), timestamp_reason(settings.timestamp_format)),
+        (_outside(cols["timestamp"], settings), date_range_reason(settings)),
         (amount.isNull() | F.isnan(amount), AMOUNT_NOT_A_NUMBER),
         (F.abs(amount) == float("inf"), AMOUNT_NOT_FINITE),
         (F.abs(amount) > settings.max_abs_amount, amount_limit_reason(settings.max_abs_amount)),
@@ -112,7 +118,7 @@ def validate_transactions(raw: DataFrame, settings: DataSettings, source: str) -
         settings,
         source,
         status=bool(settings.exclude_status) and "status" in cols,
-        drop_duplicates=drops_duplicates(settings, "order_id" in cols),
+        drop_duplicates=settings.drop_duplicates,
     )
 
 
@@ -145,6 +151,7 @@ def validate_customers(raw: DataFrame, settings: DataSettings, source: str) -> S
     if "signup_date" in df.columns:
         cols["signup_date"] = timestamps(F.col("signup_date"), types["signup_date"], None, settings.timezone)
         rules.append((cols["signup_date"].isNull() & F.col("signup_date").isNotNull(), SIGNUP_NOT_A_DATE))
+        rules.append((_outside(cols["signup_date"], settings), date_range_reason(settings, "signup_date")))
     if "loyalty_member" in df.columns:
         flags = F.create_map(*(F.lit(x) for pair in LOYALTY_FLAGS.items() for x in pair))
         word = F.lower(text(F.col("loyalty_member"), types["loyalty_member"]))
@@ -166,7 +173,20 @@ def _q(name: str) -> str:
     return "`" + name.replace("`", "``") + "`"
 
 
+def _check_header(raw: DataFrame, source: str) -> None:
+    error = duplicate_header_error(source, raw.columns)
+    if error is not None:
+        raise error
+
+
+def _outside(ts: Column, settings: DataSettings) -> Column:
+    """A date outside data.min_date .. data.max_date (validation.date_bounds)."""
+    lo, hi = (F.lit(b.strftime("%Y-%m-%d %H:%M:%S")).cast("timestamp_ntz") for b in date_bounds(settings))
+    return ts.isNotNull() & ((ts < lo) | (ts >= hi))
+
+
 def _required(raw: DataFrame, required: tuple[str, ...], source: str, optional: tuple[str, ...] = ()) -> DataFrame:
+    _check_header(raw, source)
     missing = [c for c in required if c not in raw.columns]
     if missing:
         raise _missing_columns_error(source, raw, missing)
@@ -184,15 +204,9 @@ def _id_and_time(df: DataFrame, settings: DataSettings) -> dict[str, Column]:
 def _id_and_time_rules(cols: dict[str, Column], settings: DataSettings) -> list[tuple[Column, str]]:
     return [
         (_blank(cols["customer_id"]), MISSING_ID),
-        _outside(cols["timestamp"], settings),
         (cols["timestamp"].isNull(), NOT_A_DATE),
+        (_outside(cols["timestamp"], settings), date_range_reason(settings)),
     ]
-
-
-def _outside(ts: Column, settings: DataSettings) -> tuple[Column, str]:
-    """validation.date_range on Spark (the session runs in UTC, as the timestamps are)."""
-    earliest, latest = date_range(settings)
-    return (ts < F.lit(earliest.to_pydatetime())) | (ts >= F.lit(latest.to_pydatetime())), date_range_reason(settings)
 
 
 def _blank(col: Column) -> Column:
@@ -294,11 +308,10 @@ def _finish(
     *,
     status: bool = False,
     raw_columns: list[str] | None = None,
-    drop_duplicates: bool = True,
+    drop_duplicates: str | None = None,
 ) -> SparkValidated:
     """Apply the rules (the first that holds is a row's reason), the bad-row policy, the
-    status filter and duplicate removal (or counting, see validation.drops_duplicates);
-    count everything, as validation._finish does."""
+    status filter and duplicate removal; count everything, as validation._finish does."""
     raw_columns = raw_columns or list(df.columns)
     reason = F.coalesce(*(F.when(cond, F.lit(text_)) for cond, text_ in rules))
     checked = df.select(
@@ -307,10 +320,9 @@ def _finish(
         reason.alias(REASON),
     ).persist()  # read once for the counts, the rejected rows and the write
     bad = F.col(REASON).isNotNull()
-    # A row without a status is never filtered.
-    wanted = sorted({v.strip().casefold() for v in settings.exclude_status})  # as validation.excluded_status
+    # A row without a status is never filtered; case and surrounding spaces do not count.
     filtered = (
-        ~bad & F.coalesce(F.lower(F.trim(F.col("status"))).isin(wanted), F.lit(False)) if status else F.lit(False)
+        ~bad & F.coalesce(F.lower(F.col("status")).isin(excluded(settings)), F.lit(False)) if status else F.lit(False)
     )
     totals = checked.agg(
         F.count(F.lit(1)).alias("read"),
@@ -333,11 +345,26 @@ def _finish(
     )
     rejected.insert(0, "row", pd.array([pd.NA] * len(rejected), dtype="Int64"))
     rejected = rejected.astype({c: "string" for c in rejected.columns if c != "row"})
-    kept = checked.filter(~bad & ~filtered).select(*cols)
+    warnings = []
+    if status and totals["filtered"] == 0:
+        top = (
+            checked.filter(~bad & F.col("status").isNotNull())
+            .groupBy("status")
+            .count()
+            .orderBy(F.desc("count"), "status")
+            .limit(5)
+            .collect()
+        )
+        warnings.append(status_matched_nothing(source, settings, [(r["status"], r["count"]) for r in top]))
+    good = checked.filter(~bad & ~filtered).select(*cols)
+    if drop_duplicates in (None, "always"):
+        kept = good.dropDuplicates()
+    elif drop_duplicates == "auto" and "order_id" in cols:
+        no_id = F.coalesce(F.col("order_id"), F.lit("")) == ""
+        kept = good.filter(~no_id).dropDuplicates().unionByName(good.filter(no_id))
+    else:
+        kept = good
     n_kept = kept.count()
-    n_distinct = kept.dropDuplicates().count()
-    if drop_duplicates:
-        kept, n_kept = kept.dropDuplicates(), n_distinct
     counts = row_counts(
         read=totals["read"],
         kept=n_kept,
@@ -345,16 +372,9 @@ def _finish(
         filtered=totals["filtered"],
         duplicates=totals["read"] - totals["bad"] - totals["filtered"] - n_kept,
         rejected=totals["bad"],
-        possible_repeats=0 if drop_duplicates else n_kept - n_distinct,
     )
-    warnings = []
-    if status and not totals["filtered"]:
-        top = checked.filter(~bad).groupBy(F.trim(F.col("status")).alias("s")).count()
-        top = top.orderBy(F.desc("count"), "s").limit(5).toPandas()
-        seen = ", ".join(f"{v} ({n:,})" for v, n in zip(top["s"], top["count"]) if v is not None) or "none"
-        warnings.append(
-            f"data.exclude_status ({', '.join(settings.exclude_status)}) matched no row; the status column holds: {seen}"
-        )
+    if drop_duplicates is not None:
+        counts["possible_repeats"] = n_kept - (good.dropDuplicates().count() if drop_duplicates != "always" else n_kept)
     return SparkValidated(kept, rejected, counts, checked, warnings)
 
 

@@ -6,7 +6,6 @@ spreadsheet shows them, so "row 7" is the seventh line of the CSV file.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -36,6 +35,10 @@ SIGNUP_NOT_A_DATE = "signup_date: not a date"
 LOYALTY_NOT_A_FLAG = "loyalty_member: expected true or false"
 CONFLICTING_ID = "customer_id: listed again with different attributes (first occurrence kept)"
 GROUP_NOT_KNOWN = "group: expected treatment or control"
+# Timestamps pandas can hold (nanoseconds since 1970 in 64 bits); outside these, a date is out of range.
+EARLIEST = pd.Timestamp("1677-09-22")
+LATEST = pd.Timestamp("2262-04-11")  # exclusive
+SHOWN_CHARS = 80  # a bad value in a message is cut to this many characters
 LOYALTY_FLAGS = {"true": True, "1": True, "yes": True, "y": True, "false": False, "0": False, "no": False, "n": False}
 
 
@@ -43,22 +46,73 @@ def timestamp_reason(fmt: str | None) -> str:
     return f"{NOT_A_DATE} ({fmt or ISO_DATES})"
 
 
-def date_range(settings: DataSettings) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """[earliest, latest) instants a timestamp may take: data.min_date to data.max_date
-    (default: tomorrow, UTC) inclusive. A sentinel such as 9999-12-31 or a typo such as
-    1900-01-01 would otherwise move the scoring day or the report's first month."""
-    latest = settings.max_date or (pd.Timestamp.now(tz="UTC").date() + dt.timedelta(days=1))
-    return pd.Timestamp(settings.min_date), pd.Timestamp(latest) + pd.Timedelta(days=1)
-
-
-def date_range_reason(settings: DataSettings) -> str:
-    earliest, latest = date_range(settings)
-    last = (latest - pd.Timedelta(days=1)).date()
-    return f"timestamp: outside the plausible dates {earliest.date()} to {last} (data.min_date, data.max_date)"
-
-
 def amount_limit_reason(max_abs_amount: float) -> str:
     return f"amount: beyond +/-{max_abs_amount:g} (data.max_abs_amount)"
+
+
+def date_bounds(settings: DataSettings) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """Plausible timestamps (naive UTC): from data.min_date, inclusive, to the end of
+    data.max_date (no later bound than pandas' own when null: the ingest stage sets it to
+    the day after the run), within what pandas can hold."""
+    lo = max(pd.Timestamp(settings.min_date), EARLIEST)
+    hi = LATEST if settings.max_date is None else min(pd.Timestamp(settings.max_date) + pd.Timedelta(days=1), LATEST)
+    return lo, hi
+
+
+def date_range_reason(settings: DataSettings, field: str = "timestamp") -> str:
+    lo, hi = date_bounds(settings)
+    last = (hi - pd.Timedelta(days=1)).date()
+    return f"{field}: outside the plausible range {lo.date()} to {last} (data.min_date, data.max_date)"
+
+
+def shown(value) -> str:
+    """A value as a message quotes it: plain text (no numpy reprs), cut to SHOWN_CHARS."""
+    if value is None or (np.ndim(value) == 0 and pd.isna(value)):
+        return "an empty value"
+    if isinstance(value, np.generic):
+        value = value.item()
+    text = str(value)
+    if len(text) > SHOWN_CHARS:
+        text = text[: SHOWN_CHARS - 3] + "..."
+    return repr(text)
+
+
+def exclude_status_missing_error(source: str, settings: DataSettings, found: list[str]) -> InputError:
+    """data.exclude_status is set, but the file has no status column to apply it to."""
+    column = settings.columns.status
+    return InputError(
+        source,
+        f"data.exclude_status is set ({', '.join(settings.exclude_status)}) but the status column {column!r} "
+        f"(data.columns.status) is not in the file; found: {', '.join(map(str, found))}",
+        row=1,
+        column=column,
+    )
+
+
+def duplicate_header_error(source: str, columns) -> InputError | None:
+    """Two columns with one name: which one a field reads would be a guess."""
+    seen: set[str] = set()
+    for name in map(str, columns):
+        if name in seen and name.strip():
+            return InputError(
+                source, f"the header names column {name!r} twice; rename or remove one of them", row=1, column=name
+            )
+        seen.add(name)
+    return None
+
+
+def status_matched_nothing(source: str, settings: DataSettings, counts: list[tuple[str, int]]) -> str:
+    """The warning when data.exclude_status filters no row, naming the statuses present."""
+    present = ", ".join(f"{str(v)!r} ({int(n)} rows)" for v, n in counts) or "no values"
+    return (
+        f"{source}: data.exclude_status ({', '.join(settings.exclude_status)}) matched no row (case and surrounding "
+        f"spaces ignored); column '{settings.columns.status}' holds {present}: check the spelling"
+    )
+
+
+def excluded(settings: DataSettings) -> list[str]:
+    """data.exclude_status as compared: lower case, without surrounding spaces."""
+    return sorted({s.strip().lower() for s in settings.exclude_status})
 
 
 def bad_rows_error(
@@ -69,25 +123,17 @@ def bad_rows_error(
     column = reason.split(":", 1)[0]
     return InputError(
         source,
-        f"{reason.split(': ', 1)[-1]}, got {value!r} ({n_bad} bad row(s) in all; "
+        f"{reason.split(': ', 1)[-1]}, got {shown(value)} ({int(n_bad)} bad row(s) in all; "
         "set data.on_bad_rows: quarantine to set them aside instead)",
-        row=row,
+        row=None if row is None else int(row),
         column=settings.columns.model_dump().get(column, column) or column,
     )
 
 
 def row_counts(
-    *,
-    read: int,
-    kept: int,
-    repeated_header: int,
-    filtered: int,
-    duplicates: int,
-    rejected: int,
-    possible_repeats: int = 0,
+    *, read: int, kept: int, repeated_header: int, filtered: int, duplicates: int, rejected: int
 ) -> dict[str, int]:
-    """The ingest report of one table: every row read is in exactly one of the `rows_*`
-    counts; `possible_repeats` are exact duplicates that were kept (part of rows_kept)."""
+    """The ingest report of one table: every row read is in exactly one of the other counts."""
     counts = {
         "rows_read": int(read),
         "rows_kept": int(kept),
@@ -97,58 +143,12 @@ def row_counts(
         "rows_rejected": int(rejected),
     }
     assert sum(v for k, v in counts.items() if k != "rows_read") == counts["rows_read"]
-    counts["possible_repeats"] = int(possible_repeats)
     return counts
-
-
-def drops_duplicates(settings: DataSettings, has_order_id: bool) -> bool:
-    """Whether exact duplicate transaction rows are dropped (`data.drop_duplicates`): `auto`
-    drops them only when the rows carry an order id, since without one two same-day
-    purchases of the same amount are real repeats (as the BTYD reference keeps them)."""
-    return settings.drop_duplicates == "always" or (settings.drop_duplicates == "auto" and has_order_id)
-
-
-def excluded_status(values: pd.Series, exclude: list[str]) -> pd.Series:
-    """Rows whose status is listed in `data.exclude_status`, matched ignoring case and
-    surrounding spaces ("cancelled " is "Cancelled"); a row without a status never matches."""
-    wanted = {v.strip().casefold() for v in exclude}
-    return values.astype("string").str.strip().str.casefold().isin(wanted).fillna(False)
-
-
-def check_status_mapping(settings: DataSettings, columns, source: str) -> None:
-    """`data.exclude_status` set without a status column to read would silently filter nothing."""
-    if not settings.exclude_status:
-        return
-    mapped = settings.columns.status
-    if mapped is None:
-        raise InputError(
-            source,
-            f"data.exclude_status is set ({', '.join(settings.exclude_status)}) but no status column is "
-            "mapped (data.columns.status is null): map your status column, or set data.exclude_status: []",
-        )
-    if mapped not in set(columns):
-        raise InputError(
-            source,
-            f"data.exclude_status is set ({', '.join(settings.exclude_status)}) but the status column "
-            f"data.columns.status = '{mapped}' is not in the file; found: {', '.join(map(str, columns))}",
-            column=mapped,
-        )
-
-
-def status_warning(values: pd.Series, settings: DataSettings, filtered: int) -> str | None:
-    """A warning when data.exclude_status matched no row, naming the statuses the file has."""
-    if not settings.exclude_status or filtered:
-        return None
-    counts = values.astype("string").str.strip().value_counts().sort_index()
-    top = counts.sort_values(ascending=False, kind="stable").head(5)  # most common first, ties by value
-    seen = ", ".join(f"{v!s} ({n:,})" for v, n in top.items()) or "none"
-    return f"data.exclude_status ({', '.join(settings.exclude_status)}) matched no row; the status column holds: {seen}"
 
 
 @dataclass
 class Validated:
-    """A typed table, the rows rejected (with `row` and `reason`), the row counts, and what
-    to tell the user (e.g. a status filter that matched nothing)."""
+    """A typed table, the rows rejected (with `row` and `reason`), and the row counts."""
 
     table: pd.DataFrame
     rejected: pd.DataFrame
@@ -174,36 +174,59 @@ _OFFSET = r"(?:Z|[+-]\d{2}:?\d{2})$"
 
 
 def _parse_timestamps(
-    values: pd.Series, fmt: str | None, timezone: str, bounds: tuple[pd.Timestamp, pd.Timestamp] | None = None
-) -> tuple[pd.Series, pd.Series]:
-    """Parse to naive UTC: (timestamps, outside `bounds`); unparseable values and values
-    outside the [earliest, latest) `bounds` become NaT, the latter flagged.
+    values: pd.Series, fmt: str | None, timezone: str, bounds: tuple[pd.Timestamp, pd.Timestamp] = (EARLIEST, LATEST)
+) -> pd.Series:
+    """Parse to naive UTC (nanoseconds); unparseable values become NaT, and so do dates
+    outside `bounds` (see _timestamps, which tells the two apart).
 
     A value with a UTC offset is that instant; a value without one is a wall-clock time
     in `timezone`. Exports that mix the two in one column are parsed value by value
-    (pandas refuses a column of mixed offsets and naive times as a whole). Dates beyond
-    what nanoseconds hold (0001-01-01, 9999-12-31) parse at a coarser unit and are
-    bounded before they become nanoseconds, so they are rejected, never a crash.
+    (pandas refuses a column of mixed offsets and naive times as a whole).
     """
+    return _timestamps(values, fmt, timezone, bounds)[0]
+
+
+def _timestamps(
+    values: pd.Series, fmt: str | None, timezone: str, bounds: tuple[pd.Timestamp, pd.Timestamp]
+) -> tuple[pd.Series, pd.Series]:
+    """Naive UTC timestamps (nanoseconds; NaT where not a date or out of range) and the
+    mask of dates outside [lo, hi). Parsed at microseconds first, so 9999-12-31 or
+    0001-01-01 are dates out of range, never an overflow."""
+    lo, hi = bounds
     text = values.astype("string").str.strip()
     zoned = text.str.contains(_OFFSET, regex=True, na=False)
     out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
     outside = pd.Series(False, index=text.index)
-    earliest, latest = bounds or (pd.Timestamp("1678-01-01"), pd.Timestamp("2262-01-01"))
-
-    def place(mask: pd.Series, parsed: pd.Series) -> None:
-        bad = ((parsed < earliest) | (parsed >= latest)).fillna(False)
-        outside[mask] = bad.to_numpy()
-        out[mask] = parsed.where(~bad).dt.as_unit("ns")
-
-    if zoned.any():
-        place(zoned, _to_datetime(text[zoned], fmt, utc=True).dt.tz_localize(None))
-    if (~zoned).any():
-        parsed = _to_datetime(text[~zoned], fmt, utc=False)
+    for part, with_offset in ((zoned, True), (~zoned, False)):
+        if not part.any():
+            continue
+        parsed = _to_datetime(text[part], fmt, utc=with_offset)
         if parsed.dt.tz is None:
-            parsed = parsed.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="shift_forward")
-        place(~zoned, parsed.dt.tz_convert("UTC").dt.tz_localize(None))
+            parsed = _localize(parsed, timezone)
+        utc = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+        far = utc.notna() & ((utc < lo) | (utc >= hi))
+        outside[far[far].index] = True
+        out[part] = utc.mask(far).astype("datetime64[ns]")
     return out, outside
+
+
+def _localize(naive: pd.Series, timezone: str) -> pd.Series:
+    """Wall-clock times in `timezone` as instants. Daylight saving: a repeated hour is its
+    first occurrence (the earlier offset); a skipped one is moved forward by the length of
+    the gap (02:30 in a one-hour gap is 03:30), as java.time and so the Spark ingest do."""
+    if timezone == "UTC":
+        return naive.dt.tz_localize("UTC")
+    first = np.ones(len(naive), dtype=bool)  # True: the daylight-saving (first) occurrence
+    local = naive.dt.tz_localize(timezone, ambiguous=first, nonexistent="NaT")
+    gap = local.isna() & naive.notna()
+    if gap.any():
+        # In a gap, the offset in force before it applies: UTC = wall clock - that offset.
+        before = (naive[gap] - pd.Timedelta(days=1)).dt.tz_localize(
+            timezone, ambiguous=np.ones(int(gap.sum()), dtype=bool), nonexistent="shift_forward"
+        )
+        offset = before.dt.tz_localize(None) - before.dt.tz_convert("UTC").dt.tz_localize(None)
+        local[gap] = (naive[gap] - offset).dt.tz_localize("UTC").dt.tz_convert(timezone)
+    return local
 
 
 def _to_datetime(text: pd.Series, fmt: str | None, utc: bool) -> pd.Series:
@@ -223,10 +246,12 @@ def validate_transactions(raw: pd.DataFrame, settings: DataSettings, source: str
     refund), plus any of order_id, category, channel, status that are mapped and present.
     """
     mapping = settings.columns.model_dump()
+    _check_header(raw, source)
     missing = [mapping[f] for f in TRANSACTION_FIELDS if mapping[f] not in raw.columns]
     if missing:
         raise _missing_columns_error(source, raw, missing)
-    check_status_mapping(settings, raw.columns, source)
+    if settings.exclude_status and (not settings.columns.status or settings.columns.status not in raw.columns):
+        raise exclude_status_missing_error(source, settings, list(raw.columns))
     _require_rows(raw, source)
     present = {
         f: mapping[f]
@@ -234,13 +259,13 @@ def validate_transactions(raw: pd.DataFrame, settings: DataSettings, source: str
         if mapping.get(f) and mapping[f] in raw.columns
     }
     df = raw[list(present.values())].rename(columns={v: k for k, v in present.items()})
-    df.index = pd.RangeIndex(2, len(df) + 2, name="row")
+    df.index = _row_numbers(raw)
     reasons = pd.Series(pd.NA, index=df.index, dtype="object")
     repeated_header = _repeated_header(df, present)
 
     cid = df["customer_id"].astype("string").str.strip()
     _reject(reasons, cid.isna() | (cid == ""), MISSING_ID)
-    ts, outside = _parse_timestamps(df["timestamp"], settings.timestamp_format, settings.timezone, date_range(settings))
+    ts, outside = _timestamps(df["timestamp"], settings.timestamp_format, settings.timezone, date_bounds(settings))
     _reject(reasons, outside, date_range_reason(settings))
     _reject(reasons, ts.isna(), timestamp_reason(settings.timestamp_format))
     amount = pd.to_numeric(df["amount"].astype("string").str.strip(), errors="coerce").astype("float64")
@@ -252,8 +277,21 @@ def validate_transactions(raw: pd.DataFrame, settings: DataSettings, source: str
     for f in OPTIONAL_TRANSACTION_FIELDS:
         if f in df.columns:
             table[f] = df[f].astype("string").str.strip()
-    drop = drops_duplicates(settings, "order_id" in table.columns)
-    return _finish(table, df, reasons, settings, source, repeated_header, drop_duplicates=drop)
+    return _finish(table, df, reasons, settings, source, repeated_header, drop_duplicates=settings.drop_duplicates)
+
+
+def _row_numbers(raw: pd.DataFrame) -> pd.Index:
+    """Spreadsheet row numbers (header = 1): the index inputs.raw sets when a CSV file has
+    blank lines (pandas skips them; a spreadsheet shows them), else 2, 3, ..."""
+    if raw.index.name == "row" and len(raw.index) == len(raw):
+        return pd.Index(raw.index.to_numpy(dtype="int64"), name="row")
+    return pd.RangeIndex(2, len(raw) + 2, name="row")
+
+
+def _check_header(raw: pd.DataFrame, source: str) -> None:
+    error = duplicate_header_error(source, raw.columns)
+    if error is not None:
+        raise error
 
 
 def _require_rows(raw: pd.DataFrame, source: str) -> None:
@@ -276,13 +314,15 @@ def _finish(
     settings: DataSettings,
     source: str,
     repeated_header: pd.Series | None = None,
-    *,
-    drop_duplicates: bool = True,
+    drop_duplicates: str | None = None,
 ) -> Validated:
-    """Apply the bad-row policy, the status filter and duplicate removal (or, with
-    `drop_duplicates` off, count exact duplicates as possible repeats); count everything.
+    """Apply the bad-row policy, the status filter and duplicate removal; count everything.
 
-    Repeated header lines are dropped and counted, never reported as bad rows.
+    Repeated header lines are dropped and counted, never reported as bad rows. Exact
+    duplicates are dropped per `drop_duplicates`: data.drop_duplicates for transactions
+    (auto drops only rows that carry an order id; those kept are counted as
+    `possible_repeats`, beside the accounting of the rows read), None for the other tables
+    (always dropped).
     """
     if repeated_header is None:
         repeated_header = pd.Series(False, index=table.index)
@@ -294,6 +334,8 @@ def _finish(
         reason = str(reasons[row])
         column = reason.split(":", 1)[0]
         value = raw_mapped.loc[row, column] if column in raw_mapped.columns else None
+        if isinstance(value, pd.Series):  # a row number given twice cannot happen, but never crash on it
+            value = value.iloc[0]
         raise bad_rows_error(source, reason, value, int(bad.sum()), settings, row=row)
     rejected = raw_mapped[bad].astype("string").assign(reason=reasons[bad].astype("string"))
     rejected = rejected.reset_index()
@@ -301,35 +343,45 @@ def _finish(
     filtered = pd.Series(False, index=good.index)
     warnings = []
     if "status" in good.columns and settings.exclude_status:
-        filtered = excluded_status(good["status"], settings.exclude_status)
-        warning = status_warning(good["status"], settings, int(filtered.sum()))
-        warnings += [warning] if warning else []
+        status = good["status"].str.strip()
+        filtered = status.str.lower().isin(excluded(settings)).fillna(False)
+        if not filtered.any():
+            top = status.value_counts(dropna=True).rename_axis("value").reset_index()
+            top = top.sort_values(["count", "value"], ascending=[False, True], kind="stable").head(5)
+            warnings.append(status_matched_nothing(source, settings, list(zip(top["value"], top["count"]))))
     kept = good[~filtered]
-    repeats = kept.duplicated(keep="first")
-    dup = repeats if drop_duplicates else pd.Series(False, index=kept.index)
-    kept = kept[~dup]
+    dup = kept.duplicated(keep="first")
+    if drop_duplicates in (None, "always"):
+        drop = dup
+    elif drop_duplicates == "auto" and "order_id" in kept.columns:
+        drop = dup & kept["order_id"].fillna("").ne("")
+    else:
+        drop = pd.Series(False, index=kept.index)
+    kept = kept[~drop]
     kept = kept.sort_values(list(kept.columns), kind="stable").reset_index(drop=True)
     counts = row_counts(
         read=len(table) + repeated_header.sum(),
         kept=len(kept),
         repeated_header=repeated_header.sum(),
         filtered=filtered.sum(),
-        duplicates=dup.sum(),
+        duplicates=drop.sum(),
         rejected=bad.sum(),
-        possible_repeats=0 if drop_duplicates else repeats.sum(),
     )
+    if drop_duplicates is not None:
+        counts["possible_repeats"] = int((dup & ~drop).sum())
     return Validated(kept, rejected, counts, warnings)
 
 
 def _rows(raw: pd.DataFrame, required: tuple[str, ...], source: str) -> tuple[pd.DataFrame, pd.Series]:
     """The table with spreadsheet row numbers as index, and an empty reason per row;
     refuses missing columns and a header without rows."""
+    _check_header(raw, source)
     missing = [c for c in required if c not in raw.columns]
     if missing:
         raise _missing_columns_error(source, raw, missing)
     _require_rows(raw, source)
     df = raw.copy()
-    df.index = pd.RangeIndex(2, len(df) + 2, name="row")
+    df.index = _row_numbers(raw)
     return df, pd.Series(pd.NA, index=df.index, dtype="object")
 
 
@@ -337,7 +389,7 @@ def _id_and_time(df: pd.DataFrame, settings: DataSettings, reasons: pd.Series) -
     """customer_id as stripped text and timestamp as naive UTC, rejecting blanks and non-dates."""
     cid = df["customer_id"].astype("string").str.strip()
     _reject(reasons, cid.isna() | (cid == ""), MISSING_ID)
-    ts, outside = _parse_timestamps(df["timestamp"], settings.timestamp_format, settings.timezone, date_range(settings))
+    ts, outside = _timestamps(df["timestamp"], settings.timestamp_format, settings.timezone, date_bounds(settings))
     _reject(reasons, outside, date_range_reason(settings))
     _reject(reasons, ts.isna(), NOT_A_DATE)
     return cid, ts
@@ -380,18 +432,20 @@ def validate_customers(raw: pd.DataFrame, settings: DataSettings, source: str) -
     Recognised attributes: signup_date (date), loyalty_member (true/false/1/0/yes/no),
     tier and region (text). Other columns are ignored.
     """
+    _check_header(raw, source)
     if "customer_id" not in raw.columns:
         raise _missing_columns_error(source, raw, ["customer_id"])
     _require_rows(raw, source)
     df = raw.copy()
-    df.index = pd.RangeIndex(2, len(df) + 2, name="row")
+    df.index = _row_numbers(raw)
     reasons = pd.Series(pd.NA, index=df.index, dtype="object")
     repeated_header = _repeated_header(df, {"customer_id": "customer_id"})
     cid = df["customer_id"].astype("string").str.strip()
     _reject(reasons, cid.isna() | (cid == ""), MISSING_ID)
     table = pd.DataFrame({"customer_id": cid}, index=df.index)
     if "signup_date" in df.columns:
-        signup, _ = _parse_timestamps(df["signup_date"], None, settings.timezone)
+        signup, outside = _timestamps(df["signup_date"], None, settings.timezone, date_bounds(settings))
+        _reject(reasons, outside, date_range_reason(settings, "signup_date"))
         _reject(reasons, signup.isna() & df["signup_date"].notna(), SIGNUP_NOT_A_DATE)
         table["signup_date"] = signup
     if "loyalty_member" in df.columns:

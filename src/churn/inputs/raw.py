@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import csv
+import datetime as dt
 from pathlib import Path
 
+import pandas as pd
+
 from churn import engine, io
-from churn.config import Params
+from churn.config import DataSettings, Params
 from churn.data.validation import (
     Validated,
+    duplicate_header_error,
     validate_contacts,
     validate_customers,
     validate_events,
@@ -44,15 +49,69 @@ def on_spark(params: Params, path: str) -> bool:
     return not is_csv(path)
 
 
-def _read_local(root: Path, key: str, path: str, name: str, params: Params) -> Validated:
+def with_clock(data: DataSettings, today: dt.date | None = None) -> DataSettings:
+    """data.max_date null means the day after today (UTC): no transaction is dated later."""
+    if data.max_date is not None:
+        return data
+    today = today or dt.datetime.now(dt.UTC).date()
+    return data.model_copy(update={"max_date": today + dt.timedelta(days=1)})
+
+
+def _read_local(root: Path, key: str, path: str, name: str, data: DataSettings) -> Validated:
     file = resolve(root, path, key)
-    text = (params.data.columns.customer_id,) if name == "transactions" else ("customer_id",)
-    data = params.data
+    text = (data.columns.customer_id,) if name == "transactions" else ("customer_id",)
     raw = io.read_table(file, text, delimiter=data.delimiter, encoding=data.encoding, source=path)
+    if file.suffix in {".csv", ".txt", ".tsv"}:
+        raw = _csv_rows(file, raw, data, path)
     return VALIDATORS[name](raw, data, path)
 
 
-def _read_spark(root: Path, key: str, path: str, name: str, params: Params):
+_BLANK_LINE = (b"\n\n", b"\n\r\n")
+_CHUNK = 1 << 24
+
+
+def _has_blank_line(file: Path) -> bool:
+    """Whether the file holds an empty line (read in chunks: files can be large)."""
+    tail = b""
+    with file.open("rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            window = tail + chunk
+            if any(pattern in window for pattern in _BLANK_LINE):
+                return True
+            tail = window[-2:]
+    return False
+
+
+def _csv_rows(file: Path, raw: pd.DataFrame, data: DataSettings, source: str) -> pd.DataFrame:
+    """The CSV header as written (pandas renames a repeated column name to "name.1": refused
+    here, naming it), and, when the file has blank lines (which pandas skips but a
+    spreadsheet shows), each row's spreadsheet row number as the index `row`."""
+    blank = _has_blank_line(file)
+    numbers: list[int] = []
+    header: list[str] | None = None
+    try:
+        with file.open(encoding=data.encoding, newline="") as fh:
+            for number, record in enumerate(csv.reader(fh, delimiter=data.delimiter), start=1):
+                if not record:
+                    continue
+                if header is None:
+                    header = record
+                    error = duplicate_header_error(source, header)
+                    if error is not None:
+                        raise error
+                    if not blank:
+                        return raw
+                    continue
+                numbers.append(number)
+    except (csv.Error, UnicodeError):  # e.g. a field beyond the csv module's size limit: pandas read it
+        return raw
+    if blank and len(numbers) == len(raw):  # else the readers disagree: keep pandas' numbering
+        raw = raw.copy()
+        raw.index = pd.Index(numbers, name="row")
+    return raw
+
+
+def _read_spark(root: Path, key: str, path: str, name: str, data: DataSettings, params: Params):
     from churn import spark_io
     from churn.data import spark_validation
 
@@ -60,15 +119,16 @@ def _read_spark(root: Path, key: str, path: str, name: str, params: Params):
     spec = path[len(spark_io.DELTA_PREFIX) :] if path.startswith(spark_io.DELTA_PREFIX) else path
     local = None if path.startswith(spark_io.TABLE_PREFIX) or spark_io.is_uri(spec) else resolve(root, spec, key)
     raw = spark_io.read(session, spark_io.source_of(path, local), path)
-    return spark_validation.VALIDATORS[name](raw, params.data, path)
+    return spark_validation.VALIDATORS[name](raw, data, path)
 
 
 def raw_table(root: Path, key: str, path: str, name: str, params: Params):
     """Read and check raw table `name` (transactions, events, contacts or customers), named
     by params key `key`: with Spark when on_spark says so, else on this machine."""
-    result = _read_spark(root, key, path, name, params) if on_spark(params, path) else None
+    data = with_clock(params.data)
+    result = _read_spark(root, key, path, name, data, params) if on_spark(params, path) else None
     if result is None:
-        result = _read_local(root, key, path, name, params)
+        result = _read_local(root, key, path, name, data)
     if name == "transactions" and result.counts["rows_kept"] == 0:
         raise InputError(path, "no usable transactions (every row was filtered or rejected)")
     return result
