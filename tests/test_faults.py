@@ -124,3 +124,23 @@ def test_dvc_repro_killed_during_the_report_keeps_the_previous_report(pipeline_p
     # The next run completes and writes the same report.
     sh(["dvc", "repro", "--force", "--single-item", "report"], project)
     assert (project / "reports/kpis.json").read_bytes() == before["reports/kpis.json"]
+
+
+def test_scores_from_two_runs_are_refused_not_read_as_a_mix(tmp_path):
+    """A scoring run killed between its renames leaves a new Parquet beside an old summary."""
+    import json
+
+    import pandas as pd
+
+    from churn import io, layout
+    from churn.inputs import scores as scores_input
+
+    table = pd.DataFrame({"customer_id": ["1", "2"], "churn_probability": [0.1, 0.9]})
+    io.write_table(table, tmp_path / layout.SCORES_PARQUET)
+    summary = {"sha256": {str(layout.SCORES_PARQUET): io.file_sha256(tmp_path / layout.SCORES_PARQUET)}}
+    (tmp_path / layout.SCORES_CSV.with_suffix(".summary.json")).write_text(json.dumps(summary))
+    loaded, _ = scores_input.load(tmp_path)
+    assert loaded["customer_id"].tolist() == ["1", "2"]
+    io.write_table(table.iloc[:1], tmp_path / layout.SCORES_PARQUET)  # the next run got this far
+    with pytest.raises(ChurnError, match=r"churn_scores.parquet does not match .*summary.json \(a scoring run was"):
+        scores_input.load(tmp_path)

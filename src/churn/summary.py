@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
-
 from churn import io, layout
+from churn.inputs import scores as scores_input
 
 
 def headline(root: Path) -> str:
     metrics = io.read_json(root / layout.METRICS)
-    scores = pd.read_parquet(root / layout.SCORES_PARQUET)
-    summary = io.read_json(root / layout.SCORES_CSV.with_suffix(".summary.json"))
+    scores, summary = scores_input.load(root)
     tiers = scores["risk_tier"].value_counts()
     status = summary["by_status"]
     lines = [

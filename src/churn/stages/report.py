@@ -13,6 +13,7 @@ from pathlib import Path
 from churn import io, layout
 from churn.config import Params
 from churn.inputs import campaigns as inputs_campaigns
+from churn.inputs import scores as scores_input
 from churn.reporting.page import PageFigure
 from churn.reporting.report import build_report
 from churn.timeline import scoring_cutoff
@@ -35,7 +36,7 @@ def _evaluation_figures(root: Path) -> tuple[PageFigure, ...]:
 
 def run(root: Path, params: Params) -> dict:
     tx = io.read_table(root / layout.INTERIM_TRANSACTIONS, text_columns=("customer_id", "order_id"))
-    scores = io.read_table(root / layout.SCORES_PARQUET, text_columns=("customer_id",))
+    scores, _ = scores_input.load(root)
     metrics = io.read_json(root / layout.METRICS) if (root / layout.METRICS).is_file() else None
     cutoff = scoring_cutoff(tx["timestamp"].max())
 

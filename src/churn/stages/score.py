@@ -73,5 +73,7 @@ def run(
         model=model_facts(identity, model),
         ranking={"by": ranking.by, "planned": ranking.plan, "why": ranking.why},
     )
+    # Written last, with each file's digest: a run killed between its renames is detected on read.
+    summary["sha256"] = {str(rel): io.file_sha256(t) for rel, t in zip(summary["outputs"], targets)}
     io.write_json(summary, targets[0].with_suffix(".summary.json"))
     return {**summary, "warnings": as_of_warnings(cutoff, newest)}  # said, not stored in the files
