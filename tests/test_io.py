@@ -84,3 +84,18 @@ def test_a_live_runs_temporary_file_is_never_removed_and_a_dead_ones_is(tmp_path
     dead.write_text("left by a killed run")
     write_text("new", target)
     assert target.read_text() == "new" and live.exists() and not dead.exists()
+
+
+def test_a_dataset_directory_has_one_fingerprint_of_its_names_and_bytes(tmp_path):
+    from churn.io import file_sha256, path_sha256
+
+    (tmp_path / "one.csv").write_bytes(b"a,b\n1,2\n")
+    assert path_sha256(tmp_path / "one.csv") == file_sha256(tmp_path / "one.csv")
+    data = tmp_path / "ds"
+    (data / "part=1").mkdir(parents=True)
+    (data / "part=1" / "x.parquet").write_bytes(b"abc")
+    (data / "y.parquet").write_bytes(b"def")
+    first = path_sha256(data)
+    assert path_sha256(data) == first
+    (data / "y.parquet").write_bytes(b"deg")
+    assert path_sha256(data) != first

@@ -257,3 +257,18 @@ def project_relative(paths: list[Path], root: Path) -> list[str]:
 
 def file_sha256(path: Path | str) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def path_sha256(path: Path | str) -> str:
+    """SHA-256 of a file, or of a directory's files (relative names and bytes, in sorted
+    order, as a Parquet dataset arrives), read in chunks so a large export never sits in memory."""
+    path = Path(path)
+    digest = hashlib.sha256()
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for file in files:
+        if path.is_dir():
+            digest.update(file.relative_to(path).as_posix().encode() + b"\0")
+        with open(file, "rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+    return digest.hexdigest()

@@ -48,7 +48,7 @@ SKILL_REASON_TAG = "skill_reason"
 
 
 def setup_name(horizon_days: int, data_sha256: str) -> str:
-    """The setup a model was trained for: its horizon and the fingerprint of its ingested data."""
+    """The setup a model was trained for: its horizon and the fingerprint of its transactions export."""
     return f"{horizon_days}d-{data_sha256[:8]}"
 
 

@@ -53,11 +53,12 @@ def run(root: Path, params: Params) -> dict:
         "train_cutoffs": [str(c.date()) for c in trained.train_cutoffs],
         "train_rows": int(len(train)),
         "horizon_days": params.churn.horizon_days,
-        # The setup a champion competes in: the same horizon and the same ingested data.
+        # The setup a champion competes in: the same horizon and the same data (the export as
+        # given, so both engines, which write different Parquet bytes, name it alike).
         "data": {
             "source": params.data.source,
             "transactions": params.data.transactions,
-            "sha256": io.file_sha256(root / layout.INTERIM_TRANSACTIONS),
+            "sha256": io.path_sha256(root / params.data.transactions),
         },
         "class_weight": params.train.class_weight,
         "lightgbm_params": lgb_params(params.train),
