@@ -255,20 +255,27 @@ def project_relative(paths: list[Path], root: Path) -> list[str]:
     return [str(p.relative_to(root)) if p.is_relative_to(root) else str(p) for p in paths]
 
 
+def _add_bytes(digest, file: Path) -> None:
+    """Feed a file to `digest` in chunks, so a large file never sits in memory."""
+    with open(file, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+
+
 def file_sha256(path: Path | str) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    digest = hashlib.sha256()
+    _add_bytes(digest, Path(path))
+    return digest.hexdigest()
 
 
 def path_sha256(path: Path | str) -> str:
-    """SHA-256 of a file, or of a directory's files (relative names and bytes, in sorted
-    order, as a Parquet dataset arrives), read in chunks so a large export never sits in memory."""
+    """SHA-256 of a file (file_sha256), or of a directory's files (relative names and bytes,
+    in sorted order, as a Parquet dataset arrives)."""
     path = Path(path)
+    if not path.is_dir():
+        return file_sha256(path)
     digest = hashlib.sha256()
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    for file in files:
-        if path.is_dir():
-            digest.update(file.relative_to(path).as_posix().encode() + b"\0")
-        with open(file, "rb") as handle:
-            for chunk in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(chunk)
+    for file in sorted(p for p in path.rglob("*") if p.is_file()):
+        digest.update(file.relative_to(path).as_posix().encode() + b"\0")
+        _add_bytes(digest, file)
     return digest.hexdigest()

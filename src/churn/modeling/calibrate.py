@@ -21,6 +21,7 @@ same data gives the same bytes and the calibrated model loads without pickles.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -133,7 +134,7 @@ def fit_calibrator(raw: np.ndarray, y: np.ndarray, method: Method, fitted_on: di
             "model's ranking (the raw scores do not rank held-out customers the right way round); "
             "isotonic fitted instead"
         )
-        return Calibrator("isotonic", knots_x=fallback.knots_x, knots_y=fallback.knots_y, fitted_on=info, note=note)
+        return dataclasses.replace(fallback, note=note)
     raise ValueError(f"unknown calibration method {method!r} (isotonic, platt or none)")
 
 

@@ -20,12 +20,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.special import logit
 
 from churn.config import Params
 from churn.errors import ChurnError
 from churn.modeling import bgnbd
-from churn.modeling.model import PRIOR_INPUT, ChurnModel
+from churn.modeling.model import PRIOR_INPUT, ChurnModel, Prior
 
 
 @dataclass(frozen=True)
@@ -42,7 +41,7 @@ class BgNbdRanking:
     def contributions(self, frame: pd.DataFrame, chunk_rows: int = 0) -> tuple[np.ndarray, pd.DataFrame]:
         """One input, the buying rhythm: its log-odds against the mean, as the model's prior is explained."""
         p = self.predict_proba(frame)
-        log_odds = logit(np.clip(p, 1e-6, 1 - 1e-6))
+        log_odds = Prior(self.params, self.horizon_days).log_odds(frame)
         pull = log_odds - (log_odds.mean() if len(log_odds) else 0.0)
         values = pd.DataFrame({PRIOR_INPUT: p}, index=frame.index)
         return np.column_stack([pull, np.zeros(len(frame))]), values
@@ -71,9 +70,8 @@ def choose_ranking(
             False,
             f"the model has no skill ({skill['reason']}): no action planned (score.without_skill)",
         )
-    history = snapshot[snapshot["is_active"].notna()]
     try:
-        params = bgnbd.fit_snapshot(history)
+        params = bgnbd.fit_snapshot(snapshot)  # everyone with history at the cutoff, lapsed ones too
     except ValueError as exc:
         raise ChurnError(f"the model has no skill and BG/NBD cannot be fitted to rank instead: {exc}") from None
     return Ranking(

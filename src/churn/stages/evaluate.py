@@ -106,7 +106,7 @@ def run(root: Path, params: Params) -> dict:
         io.write_json(metrics, metrics_file)
 
         experiment_id = tracking.configure(root, params.mlflow)
-        run_id = tracking.find_run(experiment_id, io.file_sha256(root / layout.MODEL))
+        run_id = tracking.find_run(experiment_id, model.card["model_sha256"])  # local_model checked it
         if run_id is None:
             raise ChurnError(
                 "no MLflow run found for models/model.txt (was mlflow.db deleted?); rerun `dvc repro --force train`"

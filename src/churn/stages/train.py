@@ -84,7 +84,6 @@ def run(root: Path, params: Params) -> dict:
 
 def _log(root, params, trained, train, features, meta, model_file, meta_file, data_sha) -> tuple[str, str]:
     """The training run in MLflow, with the model registered; returns (run id, version)."""
-    sha = io.file_sha256(model_file)
     experiment_id = tracking.configure(root, params.mlflow)
     logged_params = {
         **model_params(params),
@@ -103,7 +102,7 @@ def _log(root, params, trained, train, features, meta, model_file, meta_file, da
         model=trained.model,
         example=train[features].head(5),
         tags={
-            tracking.MODEL_HASH_TAG: sha,
+            tracking.MODEL_HASH_TAG: meta["model_sha256"],  # the SHA-256 of model_file's bytes
             tracking.DATA_HASH_TAG: data_sha,
             tracking.SETUP_TAG: tracking.setup_name(params.churn.horizon_days, meta["data"]["sha256"]),
             **tracking.context_tags(root),
