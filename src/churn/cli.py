@@ -60,6 +60,13 @@ HELP = {
         "ROI. Writes reports/campaigns.json and reports/campaign_effects.csv; churn score learns from them.",
         "churn campaigns",
     ),
+    "uplift": (
+        "whom each action really helps: uplift models learnt from past campaigns",
+        "Fits a cross-fitted DR-learner on every closed campaign with a control group (uplift.* params),\n"
+        "writes models/uplift.json for churn score (score.policy: uplift), and replays every targeting\n"
+        "rule on the newest closed campaign: reports/uplift.json, Qini curves, an MLflow run.",
+        "churn uplift",
+    ),
     "campaign": (
         "turn an executed scores file into contact-log rows",
         "`churn campaign log SCORES --date D --output contacts.csv`: one row per customer contacted\n"
@@ -122,7 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     features.add_argument(
         "--output", type=Path, help="write snapshots here (.csv or .parquet); needed with the options above"
     )
-    for name in ("train", "evaluate", "campaigns"):
+    for name in ("train", "evaluate", "campaigns", "uplift"):
         _subparser(sub, name)
     campaign = _subparser(sub, "campaign")
     campaign_sub = campaign.add_subparsers(dest="campaign_command", required=True)

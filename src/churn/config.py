@@ -208,6 +208,9 @@ class ScoreSettings(_Strict):
     risk_tiers: RiskTiers = RiskTiers()
     # When evaluate found no skill: rank by BG/NBD (baseline) or plan no action (no_plan).
     without_skill: Literal["baseline", "no_plan"] = "baseline"
+    # uplift: plan with the uplift model (models/uplift.txt) where it exists; risk: churn
+    # probability x value x success rate (measured by `churn campaigns`, else the guesses).
+    policy: Literal["uplift", "risk"] = "uplift"
 
 
 Op = Literal["==", "!=", "<", "<=", ">", ">=", "in"]
@@ -315,6 +318,17 @@ class CampaignSettings(_Strict):
     driver_rows: int = Field(200_000, ge=0)
 
 
+class UpliftSettings(_Strict):
+    """The uplift learner (uplift/learner.py): a cross-fitted DR-learner on LightGBM."""
+
+    seed: int = 42
+    folds: int = Field(5, ge=2, le=20)  # cross-fitting folds, drawn per customer
+    num_leaves: int = Field(4, ge=2)  # the effect model's trees; the outcome model gets 2x + 1
+    min_child_samples: int = Field(800, ge=2)  # effects are noisy: leaves need many customers
+    n_estimators: int = Field(100, ge=1)
+    learning_rate: float = Field(0.03, gt=0, le=1)
+
+
 Engine = Literal["duckdb", "spark"]
 
 
@@ -329,6 +343,7 @@ class Params(_Strict):
     score: ScoreSettings = ScoreSettings()
     actions: ActionSettings
     campaigns: CampaignSettings = CampaignSettings()
+    uplift: UpliftSettings = UpliftSettings()
     value: ValueSettings = ValueSettings()
     mlflow: MlflowSettings = MlflowSettings()
     report: ReportSettings = ReportSettings()

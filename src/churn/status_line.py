@@ -95,6 +95,19 @@ def _campaigns(r: dict) -> str:
     )
 
 
+def _uplift(r: dict) -> str:
+    line = f"learnt from {len(r.get('campaigns') or [])} campaigns ({_n(r.get('rows', 0))} contacts)"
+    evaluation = r.get("evaluation")
+    if not evaluation:
+        return f"{line}; {r.get('note')}"
+    up, risk = evaluation["policies"]["uplift"], evaluation["policies"]["risk"]
+    return (
+        f"{line}; replayed on {evaluation['evaluated_on']}: uplift targeting kept "
+        f"{up['incremental_customers']:+,.0f} [{up['ci_low']:+,.0f}, {up['ci_high']:+,.0f}] customers, "
+        f"risk targeting {risk['incremental_customers']:+,.0f} [{risk['ci_low']:+,.0f}, {risk['ci_high']:+,.0f}]"
+    )
+
+
 def _score(r: dict) -> str:
     status = r.get("by_status") or {}
     actions = sum(n for a, n in (r.get("actions") or {}).items() if a != "no_action")
@@ -127,6 +140,7 @@ LINES = {
     "train": _train,
     "evaluate": _evaluate,
     "campaigns": _campaigns,
+    "uplift": _uplift,
     "score": _score,
     "report": _report,
 }

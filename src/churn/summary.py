@@ -24,13 +24,17 @@ def headline(root: Path) -> str:
         + ", ".join(f"{t} risk {int(tiers.get(t, 0))}" for t in ("high", "medium", "low")),
         "  actions: " + ", ".join(f"{a} {n}" for a, n in summary["actions"].items() if a != "no_action"),
         f"  spend {summary['spend']:,.0f} of {summary['budget']:,.0f}; expected customers retained "
-        f"{summary['expected_customers_retained']:,.0f}, revenue kept {summary['expected_revenue_kept']:,.0f}",
+        f"{summary['expected_customers_retained']:,.0f}, revenue kept {summary['expected_revenue_kept']:,.0f} "
+        "(predictions; what past campaigns show is below)",
+        *_policy_lines(summary),
         *_campaign_lines(root),
+        *_uplift_lines(root),
         "Outputs:",
         f"  scores   {layout.SCORES_CSV} (and .parquet, .summary.json)",
         f"  metrics  {layout.METRICS}, plots {layout.PLOTS}/, figures {layout.FIGURES}/",
         f"  report   {layout.REPORT_PAGE} (open in a browser), KPIs {layout.KPIS}",
         f"  campaigns {layout.CAMPAIGNS}, every action x segment in {layout.CAMPAIGN_EFFECTS}",
+        f"  uplift   {layout.UPLIFT} (replay of every targeting rule), Qini curves in {layout.UPLIFT_CURVES}/",
         f"  model    {layout.MODEL}; MLflow runs in mlflow.db (make ui)",
     ]
     return "\n".join(lines)
@@ -80,6 +84,40 @@ def _ranking_lines(summary: dict) -> list[str]:
     if not ranking:
         return []
     return [f"Ranked by {ranking['by']} ({model.get('uri')}): {ranking['why']}"]
+
+
+ORDER = ("uplift", "risk", "measured_rate", "reference", "random", "oracle")  # as a reader compares them
+
+
+def _policy_lines(summary: dict) -> list[str]:
+    policy = summary.get("policy")
+    return [f"  targeted by {policy['by']}: {policy['why']}"] if policy else []
+
+
+def _uplift_lines(root: Path) -> list[str]:
+    """Every targeting rule replayed on the newest closed campaign (uplift/evaluate.py)."""
+    path = root / layout.UPLIFT
+    evaluation = io.read_json(path).get("evaluation") if path.is_file() else None
+    if not evaluation:
+        return []
+    lines = [
+        f"Targeting rules replayed on {evaluation['evaluated_on']} (budget {evaluation['budget']:,.0f}; "
+        "incremental customers by inverse propensity weighting, 95% interval):"
+    ]
+    policies = evaluation["policies"]
+    for name in [p for p in ORDER if p in policies] + [p for p in policies if p not in ORDER]:
+        result = policies[name]
+        line = (
+            f"  {name:<14} contacted {result['contacted']:>5,}, spent {result['cost']:>7,.0f}, kept "
+            f"{result['incremental_customers']:+7,.1f} [{result['ci_low']:+,.0f}, {result['ci_high']:+,.0f}]"
+        )
+        if "true_incremental_customers" in result:
+            line += f"; truly {result['true_incremental_customers']:+.1f}"
+        lines.append(line)
+    verdict = evaluation["verdict"]
+    if verdict.get("share_of_oracle") is not None:
+        lines.append(f"  uplift targeting captured {verdict['share_of_oracle']:.0%} of the oracle's true gain")
+    return lines
 
 
 def _campaign_lines(root: Path) -> list[str]:

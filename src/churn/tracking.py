@@ -335,6 +335,22 @@ def log_campaigns(
 
 
 @_store_errors
+def log_uplift(
+    experiment_id: str, run_name: str, metrics: dict[str, float], tags: dict[str, str], artifacts: list[Path], figure
+) -> str:
+    """One run per uplift training: the evaluation's metrics, the model and the summary as
+    files, and the Qini curves as a figure. Returns the run id."""
+    with mlflow.start_run(experiment_id=experiment_id, run_name=run_name) as run:
+        mlflow.set_tags(tags)
+        mlflow.log_metrics(metrics)
+        for path in artifacts:
+            mlflow.log_artifact(str(path), artifact_path="uplift")
+        if figure is not None:
+            mlflow.log_figure(figure, "uplift/qini_curves.png")
+        return run.info.run_id
+
+
+@_store_errors
 def promote_if_better(settings: MlflowSettings, run_id: str, score: float, setup: str, verdict: dict) -> str:
     """Decide whether this run's model version becomes the champion of its setup (same
     horizon, same data): only when it beats the best baseline with the interval's lower bound

@@ -123,3 +123,26 @@ def test_the_control_group_is_planned_then_held_back_with_its_shadow_action():
     # Moved into treatment, a control customer gets their shadow action.
     moved = plan_actions(data, settings(), pd.Index([]), group=group.where(group.index != 1, "treatment"))
     assert moved.loc[1, "recommended_action"] == held.loc[1, "held_out_action"]
+
+
+def test_uplift_replaces_risk_times_rate_and_never_contacts_where_it_is_not_positive():
+    f = frame()
+    nan = np.nan
+    # (customers, actions call/offer/win_back): the uplift model knows call and offer only.
+    uplift = np.array(
+        [
+            [0.05, -0.02, nan],  # a: call pays (0.05 x 1000 - 20 = 30); offer would harm
+            [0.0, 0.0, nan],  # b: nothing does anything: no contact, though risk x rate would pay
+            [0.0, 0.01, nan],  # c: low risk, but the offer helps: 0.01 x 1000 - 5 = 5
+            [nan, nan, nan],  # d: lapsed, planned by its success rate
+            [nan, nan, nan],
+            [0.0, 0.2, nan],  # f: helps, but 0.2 x 10 - 5 < 0: does not pay
+        ]
+    )
+    plan = plan_actions(f, settings(), pd.Index([]), uplift=uplift)
+    assert plan["recommended_action"].tolist() == ["call", "no_action", "offer", "win_back", "no_action", "no_action"]
+    assert plan["expected_net_benefit"].tolist()[:4] == [30.0, 0.0, 5.0, pytest.approx(800 * 0.05 - 4)]
+    assert plan["expected_uplift"].tolist()[0] == 0.05 and plan["expected_uplift"].tolist()[2] == 0.01
+    assert np.isnan(plan["success_rate"][0]) and plan["success_rate"][3] == 0.05  # each names what it used
+    without = plan_actions(f, settings(), pd.Index([]))
+    assert without["recommended_action"][1] != "no_action"  # by risk x rate, b would get one

@@ -8,9 +8,11 @@ Rules, in order:
    each action can be measured against it.
 3. Customers contacted within actions.min_days_between_contacts get no contact action.
 4. Each playbook action is open to the customers matching all its conditions.
-5. Among those, `choose_actions` maximises total expected net benefit
-   p x model_clv x success_rate - cost under actions.budget and each action's capacity.
-   Lapsed customers count as p = 1: without action they are gone.
+5. Among those, `choose_actions` maximises total expected net benefit under
+   actions.budget and each action's capacity: uplift x model_clv - cost where an uplift
+   model predicts the action's incremental retention for the customer (never offered where
+   that is not positive), else p x model_clv x success_rate - cost. Lapsed customers count
+   as p = 1: without action they are gone.
 """
 
 from __future__ import annotations
@@ -77,16 +79,18 @@ def plan_actions(
     pending: np.ndarray | None = None,
     group: pd.Series | None = None,
     rates: LearnedRates | None = None,
+    uplift: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """recommended_action, action_reason, expected_net_benefit, success_rate (the one the
-    benefit used), priority, group and held_out_action per row.
+    """recommended_action, action_reason, expected_net_benefit, success_rate or
+    expected_uplift (the one the benefit used), priority, group and held_out_action per row.
 
     Reads customer_id, status (active | lapsed | unknown), churn_probability, model_clv,
     reason_1 (when present) and any field the playbook's conditions name. See
     `eligibility` for `pending`; `group` is `assign_groups(frame, settings)`, computed
     here when not given. `rates` (learned from past campaigns) replace the playbook's
     guessed success rates, per customer by segment, and close actions measured as harmful
-    for a segment to that segment.
+    for a segment to that segment. `uplift` (customers, actions; NaN where not predicted)
+    is the uplift model's incremental retention, used in place of p x success_rate.
 
     Everyone known is planned, control group included, within the budget; the control
     group then gets no action, and `held_out_action` names the one it would have got (the
@@ -106,6 +110,11 @@ def plan_actions(
     capacity = np.array([np.inf if a.capacity is None else a.capacity for a in actions])
     success, harmful = success_rates(frame, actions, rates)
     benefit = value[:, None] * success - cost[None, :]
+    modelled = np.zeros(benefit.shape, dtype=bool) if uplift is None else ~np.isnan(uplift)
+    if uplift is not None:
+        clv = np.nan_to_num(frame["model_clv"].to_numpy(dtype=float))
+        benefit = np.where(modelled, np.nan_to_num(uplift) * clv[:, None] - cost[None, :], benefit)
+        harmful = harmful | (modelled & ~(np.nan_to_num(uplift) > 0))
 
     eligible = eligibility(frame, settings, recently_contacted, pending) & ~harmful
     choice = choose_actions(benefit, eligible & known[:, None], cost, capacity, settings.budget)
@@ -116,7 +125,10 @@ def plan_actions(
     chosen = np.where(choice == NONE, len(actions), choice)
     rows = np.arange(len(frame))
     net = np.where(choice == NONE, 0.0, benefit[rows, np.maximum(choice, 0)])
-    rate = np.where(choice == NONE, np.nan, success[rows, np.maximum(choice, 0)])
+    planned = np.maximum(choice, 0)
+    by_uplift = (choice != NONE) & modelled[rows, planned]
+    rate = np.where((choice == NONE) | by_uplift, np.nan, success[rows, planned])
+    lift = np.full(len(frame), np.nan) if uplift is None else np.where(by_uplift, uplift[rows, planned], np.nan)
 
     contacted = frame["customer_id"].isin(recently_contacted).to_numpy()
     best_possible = np.where(eligible, benefit, -np.inf).max(axis=1, initial=-np.inf)
@@ -161,6 +173,7 @@ def plan_actions(
             "action_reason": pd.Series(reason, index=frame.index, dtype="string"),
             "expected_net_benefit": np.round(net, 2),
             "success_rate": np.round(rate, 4),
+            "expected_uplift": np.round(lift, 4),
             "priority": priority,
             "group": group,
             "held_out_action": pd.Series(np.where(held_out != NONE, shadow, None), index=frame.index, dtype="string"),

@@ -13,7 +13,7 @@ from churn.campaigns.outcomes import CampaignRows, outcome_frame
 from churn.config import Params
 from churn.modeling.model import ChurnModel
 from churn.scoring.predict import risk_tier
-from churn.scoring.table import explain_rows
+from churn.scoring.reasons import explain_rows
 
 OUTCOME_COLUMNS = ["campaign", "cutoff", "customer_id", "group", "action", "retained", "revenue"]
 

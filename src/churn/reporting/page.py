@@ -39,6 +39,7 @@ class ReportContent:
     evaluation_figures: tuple[PageFigure, ...]
     table_links: tuple[tuple[str, str], ...]  # (label, relative path)
     campaigns: dict | None = None  # reports/campaigns.json, when campaigns were measured
+    uplift: dict | None = None  # reports/uplift.json, when an uplift model was evaluated
     currency: str | None = None  # value.currency, said after every amount
 
 
@@ -316,6 +317,67 @@ def _campaigns(summary: dict | None, forest: PageFigure | None, currency: str | 
     )
 
 
+POLICY_LABELS = {
+    "uplift": "uplift targeting (the plan)",
+    "risk": "risk targeting: risk x value x guessed rate",
+    "measured_rate": "risk x value x measured rate",
+    "reference": "reference learner",
+    "random": "random",
+    "oracle": "oracle (true effects)",
+}
+
+
+def _uplift(summary: dict | None, qini: PageFigure | None, currency: str | None = None) -> str:
+    """Every targeting rule replayed on the newest closed campaign (reports/uplift.json)."""
+    evaluation = (summary or {}).get("evaluation")
+    if not evaluation:
+        return ""
+    truth = "oracle" in evaluation["policies"]
+    head = ["rule", "contacted", "spent", "customers kept (95%)", "kept per 1,000 spent", "mean Qini"]
+    head += ["truly kept", "sleeping dogs contacted"] if truth else []
+    rows = []
+    for name, label in POLICY_LABELS.items():
+        r = evaluation["policies"].get(name)
+        if r is None:
+            continue
+        cells = [
+            label if name != "reference" else f"{label} ({evaluation['reference_learner']})",
+            fmt_count(r["contacted"]),
+            fmt_money(r["cost"], currency),
+            f"{r['incremental_customers']:+,.1f} ({r['ci_low']:+,.0f} to {r['ci_high']:+,.0f})",
+            fmt_number(r["per_1000_spent"], 1),
+            fmt_number(r["qini_mean"], 3),
+        ]
+        if truth:
+            cells += [f"{r['true_incremental_customers']:+,.1f}", fmt_count(r.get("sleeping_dogs_contacted"))]
+        rows.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
+    verdict = evaluation["verdict"]
+    share = verdict.get("share_of_oracle")
+    oracle_note = (
+        f" Uplift targeting captured <strong>{share:.0%}</strong> of the oracle's true gain."
+        if share is not None
+        else ""
+    )
+    return "".join(
+        [
+            '<section id="uplift"><h2>Whom the actions really help: targeting rules replayed</h2>',
+            f"<p>Each rule chooses, within the budget of {fmt_money(evaluation['budget'], currency)}, whom to "
+            f"contact in campaign <strong>{html.escape(evaluation['evaluated_on'])}</strong> "
+            f"({fmt_count(evaluation['contacts'])} customers, each with the action they got or were held back "
+            "from); the uplift model learnt only from older campaigns. Customers kept are estimated from the "
+            "treated and control customers among those chosen (inverse propensity weighting): the intervals "
+            "are wide, so read them before the point estimates."
+            + (" On the built-in world the true effects are known too." if truth else "")
+            + oracle_note
+            + "</p>",
+            f'<table id="uplift-table"><thead><tr>{"".join(f"<th>{h}</th>" for h in head)}</tr></thead>'
+            f"<tbody>{''.join(rows)}</tbody></table>",
+            figure_html(qini) if qini else "",
+            "</section>",
+        ]
+    )
+
+
 def fmt_signed(value) -> str:
     return "n/a" if _is_missing(value) else f"{float(value):+.1%}"
 
@@ -391,6 +453,7 @@ def render_page(content: ReportContent) -> str:
         figure_html(figs["actions"]),
         "</section>",
         _campaigns(content.campaigns, figs.get("campaign_effects"), currency),
+        _uplift(content.uplift, figs.get("uplift_qini"), currency),
         '<section id="model"><h2>Model evaluation</h2>',
         _metrics(content.metrics),
         *(figure_html(f) for f in content.evaluation_figures),

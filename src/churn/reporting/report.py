@@ -48,6 +48,8 @@ def build_report(
     params: Params,
     campaigns: dict | None = None,
     campaign_effects: pd.DataFrame | None = None,
+    uplift: dict | None = None,
+    uplift_qini: bytes | None = None,
 ) -> Report:
     """KPIs per period up to `cutoff`, cohorts, risk and actions of the latest scores, and the page."""
     settings = params.report
@@ -88,6 +90,9 @@ def build_report(
         forest = figures.forest_figure(cells)
         caption = "Incremental retention per action (all customers and by segment), pooled over past campaigns"
         report_figures = (*report_figures, PageFigure("campaign_effects", caption, figures.png_bytes(forest)))
+    if uplift_qini is not None:
+        caption = "Qini curves: customers kept as more of the newest closed campaign is targeted, per rule"
+        report_figures = (*report_figures, PageFigure("uplift_qini", caption, uplift_qini))
     # Links are relative to the page, so the reports/ folder can be copied or mailed whole.
     page_dir = layout.REPORT_PAGE.parent
     links = tuple(
@@ -106,6 +111,7 @@ def build_report(
             evaluation_figures=evaluation_figures,
             table_links=links,
             campaigns=campaigns,
+            uplift=uplift,
             currency=params.value.currency,
         )
     )

@@ -14,7 +14,7 @@ import pandas as pd
 
 from churn.features import attributes, behaviour, engagement, rfm, rhythm, season
 from churn.features.phrases import Phrase, say
-from churn.modeling.model import PRIOR_INPUT
+from churn.modeling.model import PRIOR_INPUT, ChurnModel
 
 N_REASONS = 3
 PHRASES: dict[str, Phrase] = {
@@ -76,3 +76,9 @@ def top_reasons(
     frame["protective_factor"] = pd.Series(protective, index=values.index, dtype="string")
     frame["top_driver"] = pd.Series(drivers, index=values.index, dtype="string")
     return frame
+
+
+def explain_rows(model: ChurnModel, rows: pd.DataFrame, currency: str | None = None) -> pd.DataFrame:
+    """reason_1..3, protective_factor and top_driver for these rows, from the model's contributions."""
+    contributions, values = model.contributions(rows)
+    return top_reasons(contributions, values, list(values.columns), currency)

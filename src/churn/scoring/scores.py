@@ -35,6 +35,7 @@ SCORES_TABLE_COLUMNS = [
     "action_reason",
     "expected_net_benefit",
     "success_rate",
+    "expected_uplift",
     "priority",
     "group",
     "held_out_action",
@@ -109,13 +110,15 @@ def score_summary(
     success_rates: list[dict] | None = None,
     model: dict | None = None,
     ranking: dict | None = None,
+    policy: dict | None = None,
 ) -> dict:
     """Counts by status, tier, group and action; spend against budget; expected customers
     retained and revenue kept (model_clv / margin) by the chosen actions; and what was scored."""
     scores, actions = scored.table, params.actions
     acted = scores[scores["priority"].notna()]
     p = acted["churn_probability"].fillna(1.0)  # lapsed customers count as gone
-    rate = acted["success_rate"].astype(float)
+    # A customer's expected gain in retention: the uplift model's, else p x success rate.
+    kept = (p * acted["success_rate"].astype(float)).fillna(acted["expected_uplift"].astype(float)).fillna(0.0)
     costs = acted["recommended_action"].map({a.name: a.cost for a in actions.playbook})
     spend = float(costs.astype("float64").sum())  # float first: an empty text column sums to ""
 
@@ -130,13 +133,15 @@ def score_summary(
         "actions": counts("recommended_action"),
         "spend": round(spend, 2),
         "budget": actions.budget,
-        "expected_customers_retained": round(float((p * rate).sum()), 2),
-        "expected_revenue_kept": round(float((p * acted["model_clv"] / params.value.margin * rate).sum()), 2),
+        "expected_customers_retained": round(float(kept.sum()), 2),
+        "expected_revenue_kept": round(float((kept * acted["model_clv"] / params.value.margin).sum()), 2),
         "expected_net_benefit": round(float(acted["expected_net_benefit"].sum()), 2),
         "as_of": str(as_of_day(cutoff)),
         # Which model (URI, version, horizon, data it learnt from) and what ranked the customers, and why.
         "model": model,
         "ranking": ranking,
+        # What the plan targeted by (uplift | risk) and why; the uplift model's evidence is reports/uplift.json.
+        "policy": policy,
         "duplicate_ids_in_list": duplicate_ids_in_list,
         "unavailable_actions": scored.unavailable_actions,
         "rejected_transaction_rows": rejected_transaction_rows,

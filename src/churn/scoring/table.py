@@ -16,10 +16,12 @@ from churn.campaigns.rates import LearnedRates
 from churn.config import Params
 from churn.errors import ChurnError
 from churn.modeling.model import ChurnModel
-from churn.scoring.reasons import top_reasons
+from churn.scoring.reasons import explain_rows
 from churn.scoring.scores import REASON_COLUMNS, SCORES_TABLE_COLUMNS, Scored, risk_columns, with_status
 from churn.scoring.value import customer_value
 from churn.timeline import as_of_day
+from churn.uplift.explain import uplift_reasons
+from churn.uplift.learner import UpliftModel
 
 CHUNK_ROWS = 200_000  # rows per prediction batch: memory stays flat as the list grows
 MAX_PLAN_ROUNDS = 3  # optimistic rounds; most customers settle in the first two
@@ -36,6 +38,7 @@ def score_table(
     contacts: pd.DataFrame | None = None,
     probability: pd.Series | None = None,
     rates: LearnedRates | None = None,
+    uplift_model: UpliftModel | None = None,
     progress: bool = False,
     ranked_by: str = "model",
 ) -> Scored:
@@ -43,7 +46,8 @@ def score_table(
 
     `probability` (per customer_id) skips prediction when the engine already applied the
     model; `contacts` (the contact log) decides who was contacted too recently to contact again;
-    `rates` (learned from past campaigns) replace the playbook's guessed success rates.
+    `rates` (learned from past campaigns) replace the playbook's guessed success rates;
+    `uplift_model` (learned from them too) replaces p x rate for the actions it knows.
     `model` is whatever ranks (scoring/ranking.py: the model or BG/NBD), named in `ranked_by`.
     """
     if not snapshot["is_active"].any():
@@ -72,9 +76,12 @@ def score_table(
     contacted = pd.Index([])
     if contacts is not None:
         contacted = recently_contacted(contacts, cutoff, params.actions.min_days_between_contacts)
-    plan, reasons = plan_with_reasons(model, frame, params, contacted, rates)
+    uplift = None if uplift_model is None else uplift_matrix(uplift_model, frame, active, params)
+    plan, reasons = plan_with_reasons(model, frame, params, contacted, rates, uplift)
     frame.loc[reasons.index, EXPLAINED] = reasons[EXPLAINED]
     frame = frame.join(plan)
+    if uplift_model is not None:
+        frame["action_reason"] = why_uplift(uplift_model, frame, params)
 
     for col in ("recency_days", "monetary_total"):
         frame[col] = frame[col].round(2)
@@ -92,6 +99,32 @@ def score_table(
     return Scored(table, unavailable_actions(frame, params.actions))
 
 
+def uplift_matrix(model: UpliftModel, frame: pd.DataFrame, active: np.ndarray, params: Params) -> np.ndarray:
+    """(customers, playbook actions): predicted incremental retention for active customers
+    and the actions the uplift model learnt; NaN elsewhere (planned by success rates)."""
+    actions = [a.name for a in params.actions.playbook[:-1]]
+    out = np.full((len(frame), len(actions)), np.nan)
+    known = [j for j, name in enumerate(actions) if name in model.actions]
+    if len(active) and known:
+        predicted = model.predict_all(frame.iloc[active])
+        for j in known:
+            out[active, j] = predicted[:, model.actions.index(actions[j])]
+    return out
+
+
+def why_uplift(model: UpliftModel, frame: pd.DataFrame, params: Params) -> pd.Series:
+    """The action reason of customers planned by uplift: the action, its expected gain for
+    them and what drives it (control-group rows keep theirs)."""
+    reason = frame["action_reason"].copy()
+    acted = (frame["priority"].notna() & frame["expected_uplift"].notna()).to_numpy()
+    if acted.any():
+        rows = frame[acted]
+        describe = {a.name: a.description for a in params.actions.playbook}
+        why = uplift_reasons(model, rows, rows["recommended_action"], rows["expected_uplift"], params.value.currency)
+        reason[acted] = rows["recommended_action"].map(describe).astype("string") + " (" + why + ")"
+    return reason
+
+
 def lapsed_reasons(frame: pd.DataFrame) -> pd.DataFrame:
     """The reason columns, filled for lapsed customers only ("no purchase for N days"); the
     model explains the active ones."""
@@ -104,7 +137,12 @@ def lapsed_reasons(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def plan_with_reasons(
-    model: ChurnModel, frame: pd.DataFrame, params: Params, contacted: pd.Index, rates: LearnedRates | None = None
+    model: ChurnModel,
+    frame: pd.DataFrame,
+    params: Params,
+    contacted: pd.Index,
+    rates: LearnedRates | None = None,
+    uplift: np.ndarray | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The action columns, and the reasons of the customers who get an action.
 
@@ -128,25 +166,19 @@ def plan_with_reasons(
         return (plan["priority"].notna() | plan["held_out_action"].notna()).to_numpy()
 
     for _ in range(MAX_PLAN_ROUNDS):
-        plan = plan_actions(frame, params.actions, contacted, pending, group, rates)
+        plan = plan_actions(frame, params.actions, contacted, pending, group, rates, uplift)
         need = np.flatnonzero(pending & chosen(plan))
         if len(need) == 0:
             return plan, _stack(explained)
         explain(need)
     # Still moving: plan without optimism, then explain whoever was chosen.
-    plan = plan_actions(frame, params.actions, contacted, None, group, rates)
+    plan = plan_actions(frame, params.actions, contacted, None, group, rates, uplift)
     need = np.flatnonzero(pending & chosen(plan))
     if len(need):
         explain(need)
         # Same plan (those rows' reasons gate nothing they could get); the reason text gains the first reason.
-        plan = plan_actions(frame, params.actions, contacted, None, group, rates)
+        plan = plan_actions(frame, params.actions, contacted, None, group, rates, uplift)
     return plan, _stack(explained)
-
-
-def explain_rows(model: ChurnModel, rows: pd.DataFrame, currency: str | None = None) -> pd.DataFrame:
-    """reason_1..3, protective_factor and top_driver for these rows, from the model's contributions."""
-    contributions, values = model.contributions(rows, CHUNK_ROWS)
-    return top_reasons(contributions, values, list(values.columns), currency)
 
 
 def _stack(parts: list[pd.DataFrame]) -> pd.DataFrame:

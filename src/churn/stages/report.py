@@ -42,7 +42,20 @@ def run(root: Path, params: Params) -> dict:
 
     campaigns = io.read_json(root / layout.CAMPAIGNS) if (root / layout.CAMPAIGNS).is_file() else None
     effects = inputs_campaigns.effects(root)
-    report = build_report(tx, scores, metrics, _evaluation_figures(root), cutoff, params, campaigns, effects)
+    uplift = io.read_json(root / layout.UPLIFT) if (root / layout.UPLIFT).is_file() else None
+    qini = root / layout.UPLIFT_QINI_FIGURE
+    report = build_report(
+        tx,
+        scores,
+        metrics,
+        _evaluation_figures(root),
+        cutoff,
+        params,
+        campaigns,
+        effects,
+        uplift,
+        qini.read_bytes() if qini.is_file() else None,
+    )
 
     # Everything is computed before the first write, so a failure leaves the old report whole.
     with io.atomic_dir(root / layout.REPORT_DIR) as tmp:

@@ -18,6 +18,7 @@ from churn.inputs import campaigns as campaign_inputs
 from churn.inputs import model as model_input
 from churn.inputs import tables as inputs
 from churn.inputs.scoring import customer_list, scoring_snapshot
+from churn.inputs.uplift import planning_policy
 from churn.scoring.predict import check_horizon
 from churn.scoring.ranking import choose_ranking, model_facts, model_label, without_actions
 from churn.scoring.scores import score_summary
@@ -46,6 +47,8 @@ def run(
 
     ranking = choose_ranking(model, identity["skill"], params.score.without_skill, snapshot, params.churn.horizon_days)
     rates = campaign_inputs.rates(root, params)
+    measured = rates is not None and any(r["source"] != "guess (params.yaml)" for r in rates.sources)
+    uplift_model, policy = planning_policy(root, params.score.policy, measured)
     scored = score_table(
         snapshot,
         ranking.scorer,
@@ -55,6 +58,7 @@ def run(
         contacts=inputs.contacts(root),
         probability=probability if ranking.by == "model" else None,
         rates=rates,
+        uplift_model=uplift_model,
         progress=progress,
         ranked_by=model_label(identity, model) if ranking.by == "model" else "bgnbd",
     )
@@ -72,6 +76,7 @@ def run(
         success_rates=rates.sources if rates else None,
         model=model_facts(identity, model),
         ranking={"by": ranking.by, "planned": ranking.plan, "why": ranking.why},
+        policy=policy,
     )
     # Written last, with each file's digest: a run killed between its renames is detected on read.
     summary["sha256"] = {str(rel): io.file_sha256(t) for rel, t in zip(summary["outputs"], targets)}

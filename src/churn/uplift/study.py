@@ -1,0 +1,163 @@
+"""Everything the uplift stage learns and writes, from the measured campaign contacts.
+
+Pure: the campaigns stage's outcomes (one row per contact, features as of the campaign
+day) and the settings in; the uplift model for planning, the out-of-time evaluation
+(reports/uplift.json) and the Qini curves out.
+
+- Out of time: the learner is fitted on every closed campaign but the newest and replayed
+  on the newest (uplift/evaluate.py) beside the other targeting rules: risk (today's rule,
+  p x model_clv x the playbook's guessed rate), risk with the rates measured on the older
+  campaigns, random, and scikit-uplift's best learner (the reference). With the ground
+  truth (built-in world only) also the oracle, which targets by the true effects.
+- For planning, the learner is then fitted again on every closed campaign.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from churn.campaigns.effects import measure
+from churn.campaigns.rates import learned_rates
+from churn.config import Params
+from churn.scoring.value import customer_value
+from churn.uplift.evaluate import chosen, ipw_terms, mean_qini, qini_by_action, qini_curve, replay
+from churn.uplift.learner import UpliftModel, fit_uplift
+from churn.uplift.reference import reference_uplift
+
+POLICIES = ("uplift", "risk", "measured_rate", "random", "reference", "oracle")
+
+
+@dataclass(frozen=True)
+class UpliftStudy:
+    model: UpliftModel | None  # fitted on every closed campaign; None without any
+    summary: dict  # reports/uplift.json
+    curves: pd.DataFrame  # policy, share_targeted, incremental_customers (newest campaign)
+
+
+def with_value(outcomes: pd.DataFrame, params: Params) -> pd.DataFrame:
+    """model_clv as of each campaign day (valued within its own campaign's customers), and
+    the cost of each contact's action."""
+    parts = [
+        customer_value(rows, params.value.clv_horizon_days, params.value.margin)["model_clv"]
+        for _, rows in outcomes.groupby("campaign", sort=True)
+    ]
+    out = outcomes.copy()
+    out["model_clv"] = pd.concat(parts).reindex(out.index).fillna(0.0) if parts else 0.0
+    out["cost"] = out["action"].map({a.name: a.cost for a in params.actions.playbook}).fillna(0.0)
+    return out
+
+
+def uplift_study(
+    outcomes: pd.DataFrame, features: list[str], params: Params, truth: pd.DataFrame | None = None
+) -> UpliftStudy:
+    """truth (optional): campaign, customer_id, true_effect, kind, from data/truth/campaigns.csv."""
+    settings = params.uplift
+    contacts = with_value(outcomes.reset_index(drop=True), params) if len(outcomes) else outcomes
+    campaigns = list(dict.fromkeys(contacts.sort_values("cutoff", kind="stable")["campaign"])) if len(contacts) else []
+    summary: dict = {"campaigns": campaigns, "learner": "DR-learner on LightGBM (churn.uplift.learner)"}
+    summary |= {"evaluation": None, "note": None}
+    if not campaigns:
+        summary["note"] = "no closed campaign with a control group: nothing to learn from"
+        return UpliftStudy(None, summary, pd.DataFrame())
+    model = fit_uplift(contacts, features, settings).model
+    summary.update(trained_on=model.card["campaigns"], rows=model.card["rows"], calibration_slope=round(model.slope, 4))
+    if len(campaigns) < 2:
+        summary["note"] = "one closed campaign: an out-of-time evaluation needs an older one to learn from"
+        return UpliftStudy(model, summary, pd.DataFrame())
+
+    newest = campaigns[-1]
+    train = contacts[contacts["campaign"] != newest].reset_index(drop=True)
+    test = contacts[contacts["campaign"] == newest].reset_index(drop=True)
+    if truth is not None:
+        test = test.merge(truth, on=["campaign", "customer_id"], how="left", validate="one_to_one")
+    evaluation, curves = _evaluate(train, test, features, params)
+    summary["evaluation"] = evaluation
+    return UpliftStudy(model, summary, curves)
+
+
+def _evaluate(
+    train: pd.DataFrame, test: pd.DataFrame, features: list[str], params: Params
+) -> tuple[dict, pd.DataFrame]:
+    early = fit_uplift(train, features, params.uplift).model
+    known = test["action"].isin(early.actions).to_numpy()
+    uplift = np.where(known, early.predict(test, test["action"].astype(str).where(known, early.actions[0])), np.nan)
+    clv = test["model_clv"].to_numpy(dtype=float)
+    cost = test["cost"].to_numpy(dtype=float)
+    risk = test["churn_probability"].fillna(1.0).to_numpy(dtype=float)  # not active then: gone without action
+    guesses = {a.name: a.success_rate for a in params.actions.playbook[:-1]}
+    guess = test["action"].map(guesses).fillna(0.0).to_numpy(dtype=float)
+
+    effects = measure(
+        train, {a.name: a.cost for a in params.actions.playbook}, params.value.margin, params.campaigns.min_control
+    )
+    rates = learned_rates(effects, guesses, params.campaigns.prior_weight, params.campaigns.plan_segment)
+    segment = test[rates.segment_by] if rates.segment_by in test.columns else pd.Series(pd.NA, index=test.index)
+    measured, harmful = np.zeros(len(test)), np.zeros(len(test), dtype=bool)
+    for action, rows in test.groupby("action").indices.items():
+        if action in rates.overall:
+            measured[rows] = rates.rates_for(action, segment.iloc[rows])
+            harmful[rows] = rates.harmful_for(action, segment.iloc[rows])
+
+    references = reference_uplift(train, test, features, params.uplift)
+    reference_qini = {name: qini_by_action(test, np.nan_to_num(u)) for name, u in references.items()}
+    best = max(reference_qini, key=lambda name: (mean_qini(reference_qini[name]) or -np.inf, name))
+
+    rng = np.random.default_rng(params.uplift.seed)
+    benefit = {
+        "uplift": np.where(uplift > 0, np.nan_to_num(uplift) * clv - cost, -np.inf),
+        "risk": risk * clv * guess - cost,
+        "measured_rate": np.where(harmful, -np.inf, risk * clv * measured - cost),
+        "random": rng.random(len(test)) + 1.0,
+        "reference": np.where(references[best] > 0, np.nan_to_num(references[best]) * clv - cost, -np.inf),
+    }
+    # Rankings for the Qini curves: finite, a harmful action last.
+    ranking = {"uplift": np.nan_to_num(uplift), "risk": risk}
+    ranking["measured_rate"] = np.nan_to_num(benefit["measured_rate"], neginf=np.nanmin(risk * clv) - cost.max() - 1)
+    ranking |= {"random": benefit["random"], "reference": np.nan_to_num(references[best])}
+    true_effect = test["true_effect"].to_numpy(dtype=float) if "true_effect" in test.columns else None
+    if true_effect is not None:
+        benefit["oracle"] = true_effect * clv - cost
+        ranking["oracle"] = true_effect
+
+    budget = params.actions.budget
+    policies = {}
+    for name, values in benefit.items():
+        policies[name] = replay(test, values, budget, true_effect)
+        per_action = reference_qini[best] if name == "reference" else qini_by_action(test, ranking[name])
+        policies[name] |= {"qini_mean": mean_qini(per_action), "qini": per_action}
+        if "kind" in test.columns:
+            take = chosen(values, test["cost"].to_numpy(dtype=float), budget)
+            policies[name]["sleeping_dogs_contacted"] = int((test["kind"].to_numpy()[take] == "sleeping_dog").sum())
+    evaluation = {
+        "trained_on": early.card["campaigns"],
+        "evaluated_on": str(test["campaign"].iloc[0]),
+        "contacts": int(len(test)),
+        "budget": budget,
+        "reference_learner": best,
+        "reference_learners_qini": {name: mean_qini(q) for name, q in reference_qini.items()},
+        "policies": policies,
+        "verdict": _verdict(policies),
+    }
+    terms = ipw_terms(test) if true_effect is None else true_effect
+    curves = pd.concat([qini_curve(terms, ranking[name]).assign(policy=name) for name in ranking], ignore_index=True)
+    curves = curves[["policy", "share_targeted", "incremental_customers"]]
+    evaluation["curves_measured_by"] = "ground truth" if true_effect is not None else "inverse propensity weighting"
+    return evaluation, curves
+
+
+def _verdict(policies: dict) -> dict:
+    """Uplift against the risk rule and, with the ground truth, against the oracle."""
+    key = "true_incremental_customers" if "oracle" in policies else "incremental_customers"
+    up, risk = policies["uplift"][key], policies["risk"][key]
+    out = {
+        "measured_by": "ground truth" if key.startswith("true") else "inverse propensity weighting",
+        "uplift_minus_risk": round(up - risk, 2),
+        "uplift_over_risk": round(up / risk, 3) if risk > 0 else None,
+    }
+    if "oracle" in policies:
+        oracle = policies["oracle"][key]
+        out["share_of_oracle"] = round(up / oracle, 3) if oracle > 0 else None
+    return out
