@@ -52,8 +52,10 @@ def test_an_action_is_explained_by_what_raises_the_risk_in_plain_words(project):
     acted = scores[scores["priority"].notna() & (scores["status"] == "active")]
     assert len(acted) > 0
     for _, row in acted.iterrows():
-        # The action's reason cites reason_1, the strongest risk-raising driver, never protection.
-        assert row["action_reason"].endswith(f"({row['reason_1']})"), row["action_reason"]
+        # Planned by risk, the action's reason cites reason_1, the strongest risk-raising driver,
+        # never protection; planned by uplift, the expected gain (tested below).
+        if pd.isna(row["expected_uplift"]):
+            assert row["action_reason"].endswith(f"({row['reason_1']})"), row["action_reason"]
         assert row["reason_1"] != row["protective_factor"]
     texts = pd.concat([scores[c] for c in ("reason_1", "reason_2", "reason_3", "protective_factor")]).dropna()
     assert len(texts) > 0 and not texts.str.contains("_").any()  # no code names
@@ -176,7 +178,7 @@ def test_changing_one_param_reruns_only_its_readers(project, tmp_path):
     params["actions"]["budget"] = 5000
     (copy / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     status = json.loads(sh(["dvc", "status", "--json"], copy).stdout)
-    assert set(status) == {"score"}
+    assert set(status) == {"uplift", "score"}  # the uplift replay spends the same budget
     params["score"]["risk_tiers"]["high"] = 0.7  # campaigns segment by risk tier too
     (copy / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     status = json.loads(sh(["dvc", "status", "--json"], copy).stdout)
@@ -199,6 +201,8 @@ def test_forced_rerun_is_byte_identical(project, tmp_path):
         "data/scores/churn_scores.parquet",
         "reports/metrics.json",
         "models/model.txt",
+        "models/uplift.json",
+        "reports/uplift.json",
         "data/processed/snapshots.parquet",
         "dvc.lock",
     ]
@@ -207,7 +211,7 @@ def test_forced_rerun_is_byte_identical(project, tmp_path):
     assert {p: (project / p).read_bytes() for p in outputs} == before
     # A quiet run: one line per stage, then the summary.
     lines = run.stdout.splitlines()
-    stages = ["generate", "ingest", "features", "train", "evaluate", "campaigns", "score", "report"]
+    stages = ["generate", "ingest", "features", "train", "evaluate", "campaigns", "uplift", "score", "report"]
     assert [line.split(":")[0] for line in lines] == [f"churn {s}" for s in stages], run.stdout
     assert not run.stderr.strip(), run.stderr
     summary = sh(["churn", "summary"], project).stdout.splitlines()
@@ -263,3 +267,23 @@ def test_a_failed_training_run_leaves_the_previous_model_in_place(project, tmp_p
     proc = subprocess.run(["dvc", "repro", "train"], cwd=copy, **RUN)
     assert proc.returncode != 0 and "train.learning_rate" in proc.stdout + proc.stderr
     assert {p: (copy / p).read_bytes() for p in before} == before
+
+
+def test_the_plan_targets_by_uplift_learnt_from_past_campaigns_and_says_why(project):
+    stored = json.loads((project / "models/uplift.json").read_text())
+    assert stored["model"]["campaigns"] and "booster" in stored
+    evaluation = json.loads((project / "reports/uplift.json").read_text())["evaluation"]
+    assert set(evaluation["policies"]) == {"uplift", "risk", "measured_rate", "random", "reference", "oracle"}
+    assert evaluation["evaluated_on"] not in evaluation["trained_on"]  # out of time
+    for result in evaluation["policies"].values():
+        assert result["cost"] <= evaluation["budget"] and result["ci_low"] <= result["incremental_customers"]
+    summary = json.loads((project / "data/scores/churn_scores.summary.json").read_text())
+    assert summary["policy"]["by"] == "uplift" and summary["policy"]["actions"] == stored["model"]["actions"]
+    scores = pd.read_parquet(project / "data/scores/churn_scores.parquet")
+    by_uplift = scores[scores["expected_uplift"].notna()]
+    assert len(by_uplift) and (by_uplift["expected_uplift"] > 0).all()
+    assert by_uplift["priority"].notna().all() and by_uplift["success_rate"].isna().all()
+    assert by_uplift["action_reason"].str.contains(r"expected \+\d+\.\d points chance to stay", regex=True).all()
+    assert set(by_uplift["recommended_action"]) <= set(stored["model"]["actions"])
+    page = (project / "reports/index.html").read_text()
+    assert 'id="uplift"' in page and "Qini curves" in page

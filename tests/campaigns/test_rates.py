@@ -49,3 +49,12 @@ def test_without_measured_campaigns_every_rate_is_the_guess():
     rates = learned_rates(None, {"call": 0.3}, prior_weight=200, segment_by="rfm_segment")
     assert rates.overall == {"call": 0.3} and not rates.harmful
     assert rates.sources == [{"action": "call", "segment": "all", "rate": 0.3, "source": "guess (params.yaml)"}]
+
+
+def test_an_action_harmful_for_all_customers_is_closed_everywhere():
+    effects = pd.DataFrame([cell("email", "all", "all", 3000, 1000, -0.09, 0.7, -0.15, -0.04, "harms")])
+    rates = learned_rates(effects, {"email": 0.02}, prior_weight=200, segment_by="rfm_segment")
+    assert ("email", "all") in rates.harmful
+    assert rates.harmful_for("email", pd.Series(["Loyal", None], dtype="string")).tolist() == [True, True]
+    (source,) = rates.sources
+    assert source["source"] == "measured: harmful for all customers, never offered"

@@ -43,7 +43,7 @@ def default_world(tmp_path_factory) -> Path:
     saved = {k: os.environ.pop(k, None) for k in ("DVC_ROOT", "DVC_EXP_NAME", "DVC_STAGE")}
     try:
         (root / "params.yaml").write_text((ROOT / "params.yaml").read_text(encoding="utf-8"), encoding="utf-8")
-        run_stages(root, "generate", "ingest", "features", "train", "evaluate", "campaigns", "score")
+        run_stages(root, "generate", "ingest", "features", "train", "evaluate", "campaigns", "uplift", "score")
     finally:
         os.environ.update({k: v for k, v in saved.items() if v is not None})
     return root
@@ -167,6 +167,22 @@ def test_sleeping_dogs_are_found_and_left_alone_by_the_next_plan(default_world):
     plan = json.loads((default_world / "data/scores/churn_scores.summary.json").read_text())
     sources = {(s["action"], s["segment"]): s["source"] for s in plan["success_rates"]}
     assert sources[("reengagement_email", "all")] == "measured"
+
+
+def test_uplift_targeting_beats_risk_targeting_on_the_newest_campaign(default_world):
+    """Replayed on the newest closed campaign at the default budget, with the ground truth:
+    uplift targeting truly keeps more customers than risk targeting (which loses some),
+    contacts far fewer sleeping dogs, and ranks at least as well as scikit-uplift's best
+    learner (mean Qini within 0.01). What it does not reach (1.5x of a positive risk gain,
+    70% of the oracle) is said in docs/uplift.md."""
+    evaluation = json.loads((default_world / "reports/uplift.json").read_text())["evaluation"]
+    rules = evaluation["policies"]
+    uplift, risk, oracle = rules["uplift"], rules["risk"], rules["oracle"]
+    assert uplift["true_incremental_customers"] > risk["true_incremental_customers"] + 10
+    assert risk["true_incremental_customers"] < 0 < oracle["true_incremental_customers"]
+    assert uplift["sleeping_dogs_contacted"] * 5 < risk["sleeping_dogs_contacted"]
+    assert uplift["qini_mean"] >= rules["reference"]["qini_mean"] - 0.01
+    assert uplift["cost"] < risk["cost"]
 
 
 def test_cdnow_master_model_beats_the_fair_bgnbd_and_is_calibrated_at_each_horizon(tmp_path):

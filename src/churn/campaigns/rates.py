@@ -9,7 +9,10 @@ would-be churners, the learned rate is
     (prior_weight * s0 + d * n_treatment) / (prior_weight + c * n_treatment)
 
 so a few dozen customers barely move the guess and thousands replace it. A cell whose
-interval lies below 0 (the action drives those customers away) gets no action at all.
+interval lies below 0 (the action drives those customers away) gets no action at all, and
+an action whose interval over all customers lies below 0 is offered to nobody, whatever
+the uplift model predicts for single customers: randomised evidence of harm on average
+outweighs a model's guess that some are helped.
 """
 
 from __future__ import annotations
@@ -40,6 +43,10 @@ class LearnedRates:
         return rates.fillna(self.overall[action]).to_numpy()
 
     def harmful_for(self, action: str, segments: pd.Series) -> np.ndarray:
+        """True where `action` was measured as harmful: everywhere when it harms customers
+        overall, else in the segments where it does."""
+        if (action, ALL) in self.harmful:
+            return np.ones(len(segments), dtype=bool)
         return segment_values(segments).isin([s for a, s in self.harmful if a == action]).fillna(False).to_numpy(bool)
 
 
@@ -62,7 +69,9 @@ def learned_rates(
             rate = _posterior(cell, guess, prior_weight)
             if cell["segment_by"] == ALL:
                 overall[action], measured = rate, True
-                sources.append(_source(action, ALL, rate, guess, cell))
+                if cell["verdict"] == "harms":  # harms customers on average: offered to nobody
+                    harmful.add((action, ALL))
+                sources.append(_source(action, ALL, rate, guess, cell, harmful=cell["verdict"] == "harms"))
             else:
                 by_segment[(action, str(cell["segment"]))] = rate
                 if cell["verdict"] == "harms":
@@ -86,7 +95,13 @@ def _source(action: str, segment: str, rate: float, guess: float, cell: pd.Serie
         "segment": segment,
         "rate": round(rate, 4),
         "guess": guess,
-        "source": "measured: harmful here, never offered" if harmful else "measured",
+        "source": (
+            "measured: harmful for all customers, never offered"
+            if segment == ALL
+            else "measured: harmful here, never offered"
+        )
+        if harmful
+        else "measured",
         "n_treatment": int(cell["n_treatment"]),
         "n_control": int(cell["n_control"]),
         "incremental_retention": float(cell["incremental_retention"]),

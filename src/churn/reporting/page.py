@@ -333,7 +333,7 @@ def _uplift(summary: dict | None, qini: PageFigure | None, currency: str | None 
     if not evaluation:
         return ""
     truth = "oracle" in evaluation["policies"]
-    head = ["rule", "contacted", "spent", "customers kept (95%)", "kept per 1,000 spent", "mean Qini"]
+    head = ["rule", "contacted", "spent", "customers kept (95%)", "kept per 1,000 spent", "revenue kept", "mean Qini"]
     head += ["truly kept", "sleeping dogs contacted"] if truth else []
     rows = []
     for name, label in POLICY_LABELS.items():
@@ -346,6 +346,7 @@ def _uplift(summary: dict | None, qini: PageFigure | None, currency: str | None 
             fmt_money(r["cost"], currency),
             f"{r['incremental_customers']:+,.1f} ({r['ci_low']:+,.0f} to {r['ci_high']:+,.0f})",
             fmt_number(r["per_1000_spent"], 1),
+            fmt_money(r.get("incremental_revenue"), currency),
             fmt_number(r["qini_mean"], 3),
         ]
         if truth:

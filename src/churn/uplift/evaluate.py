@@ -44,17 +44,19 @@ def chosen(benefit: np.ndarray, cost: np.ndarray, budget: float) -> np.ndarray:
     return take
 
 
-def ipw_terms(contacts: pd.DataFrame) -> np.ndarray:
-    """Each contact's unbiased estimate of its own effect: t y / e - (1 - t) y / (1 - e)."""
+def ipw_terms(contacts: pd.DataFrame, outcome: str = "retained") -> np.ndarray:
+    """Each contact's unbiased estimate of its own effect on `outcome` (retained, or
+    revenue in the window): t y / e - (1 - t) y / (1 - e)."""
     t = (contacts["group"] == "treatment").to_numpy()
-    y = contacts["retained"].to_numpy(dtype=float)
+    y = contacts[outcome].to_numpy(dtype=float)
     e = np.clip(treatment_share(contacts), 0.01, 0.99)
     return np.where(t, y / e, -y / (1 - e))
 
 
 def replay(contacts: pd.DataFrame, benefit: np.ndarray, budget: float, truth: np.ndarray | None = None) -> dict:
     """One policy replayed on a campaign: contacted, cost, incremental customers (IPW, 95%
-    interval), per 1,000 spent; and with the ground truth the true incremental customers."""
+    interval), per 1,000 spent, incremental revenue in the window (IPW); and with the
+    ground truth the true incremental customers."""
     cost = contacts["cost"].to_numpy(dtype=float)
     take = chosen(benefit, cost, budget)
     terms = ipw_terms(contacts)[take]
@@ -70,6 +72,8 @@ def replay(contacts: pd.DataFrame, benefit: np.ndarray, budget: float, truth: np
         "ci_high": round(kept + half, 2),
         "per_1000_spent": round(1000 * kept / spent, 3) if spent > 0 else None,
     }
+    if "revenue" in contacts.columns:  # what they spent in the window: the business's own number
+        out["incremental_revenue"] = round(float(ipw_terms(contacts, "revenue")[take].sum()), 2)
     if truth is not None:
         out["true_incremental_customers"] = round(float(truth[take].sum()), 2)
         out["true_per_1000_spent"] = round(1000 * float(truth[take].sum()) / spent, 3) if spent > 0 else None

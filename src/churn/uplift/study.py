@@ -72,7 +72,11 @@ def uplift_study(
     train = contacts[contacts["campaign"] != newest].reset_index(drop=True)
     test = contacts[contacts["campaign"] == newest].reset_index(drop=True)
     if truth is not None:
-        test = test.merge(truth, on=["campaign", "customer_id"], how="left", validate="one_to_one")
+        joined = test.merge(truth, on=["campaign", "customer_id"], how="left", validate="one_to_one")
+        if joined["true_effect"].notna().all():
+            test = joined
+        else:  # a ground truth of another world (e.g. edited contacts): no oracle rather than a wrong one
+            summary["note"] = "the ground truth does not cover every evaluated contact: no oracle"
     evaluation, curves = _evaluate(train, test, features, params)
     summary["evaluation"] = evaluation
     return UpliftStudy(model, summary, curves)
@@ -107,7 +111,8 @@ def _evaluate(
 
     rng = np.random.default_rng(params.uplift.seed)
     benefit = {
-        "uplift": np.where(uplift > 0, np.nan_to_num(uplift) * clv - cost, -np.inf),
+        # The plan's own rule: positive uplift, and not where the older campaigns measured harm.
+        "uplift": np.where((uplift > 0) & ~harmful, np.nan_to_num(uplift) * clv - cost, -np.inf),
         "risk": risk * clv * guess - cost,
         "measured_rate": np.where(harmful, -np.inf, risk * clv * measured - cost),
         "random": rng.random(len(test)) + 1.0,
