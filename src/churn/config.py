@@ -322,7 +322,7 @@ class UpliftSettings(_Strict):
     """The uplift learner (uplift/learner.py): a cross-fitted DR-learner on LightGBM."""
 
     seed: int = 42
-    folds: int = Field(5, ge=2, le=20)  # cross-fitting folds, drawn per customer
+    folds: int = Field(3, ge=2, le=20)  # cross-fitting folds, drawn per customer
     num_leaves: int = Field(4, ge=2)  # the effect model's trees; the outcome model gets 2x + 1
     min_child_samples: int = Field(800, ge=2)  # effects are noisy: leaves need many customers
     n_estimators: int = Field(100, ge=1)

@@ -103,8 +103,7 @@ def _uplift(r: dict) -> str:
     up, risk = evaluation["policies"]["uplift"], evaluation["policies"]["risk"]
     return (
         f"{line}; replayed on {evaluation['evaluated_on']}: uplift targeting kept "
-        f"{up['incremental_customers']:+,.0f} [{up['ci_low']:+,.0f}, {up['ci_high']:+,.0f}] customers, "
-        f"risk targeting {risk['incremental_customers']:+,.0f} [{risk['ci_low']:+,.0f}, {risk['ci_high']:+,.0f}]"
+        f"{up['incremental_customers']:+,.0f} customers, risk targeting {risk['incremental_customers']:+,.0f}"
     )
 
 

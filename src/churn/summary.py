@@ -86,37 +86,33 @@ def _ranking_lines(summary: dict) -> list[str]:
     return [f"Ranked by {ranking['by']} ({model.get('uri')}): {ranking['why']}"]
 
 
-ORDER = ("uplift", "risk", "measured_rate", "reference", "random", "oracle")  # as a reader compares them
-
-
 def _policy_lines(summary: dict) -> list[str]:
     policy = summary.get("policy")
     return [f"  targeted by {policy['by']}: {policy['why']}"] if policy else []
 
 
 def _uplift_lines(root: Path) -> list[str]:
-    """Every targeting rule replayed on the newest closed campaign (uplift/evaluate.py)."""
+    """Uplift targeting against risk targeting (and the oracle, or the reference learner),
+    replayed on the newest closed campaign; every rule is in reports/uplift.json."""
     path = root / layout.UPLIFT
     evaluation = io.read_json(path).get("evaluation") if path.is_file() else None
     if not evaluation:
         return []
+    policies = evaluation["policies"]
     lines = [
         f"Targeting rules replayed on {evaluation['evaluated_on']} (budget {evaluation['budget']:,.0f}; "
-        "incremental customers by inverse propensity weighting, 95% interval):"
+        f"customers kept, 95% interval; all rules in {layout.UPLIFT}):"
     ]
-    policies = evaluation["policies"]
-    for name in [p for p in ORDER if p in policies] + [p for p in policies if p not in ORDER]:
-        result = policies[name]
-        line = (
-            f"  {name:<14} contacted {result['contacted']:>5,}, spent {result['cost']:>7,.0f}, kept "
-            f"{result['incremental_customers']:+7,.1f} [{result['ci_low']:+,.0f}, {result['ci_high']:+,.0f}]"
-        )
-        if "true_incremental_customers" in result:
-            line += f"; truly {result['true_incremental_customers']:+.1f}"
+    for name in ("uplift", "risk", "oracle" if "oracle" in policies else "reference"):
+        r = policies[name]
+        interval = "" if r["ci_low"] is None else f" [{r['ci_low']:+,.0f}, {r['ci_high']:+,.0f}]"
+        line = f"  {name:<9} contacted {r['contacted']:>5,}, spent {r['cost']:>7,.0f}, kept {r['incremental_customers']:+,.1f}{interval}"
+        if "true_incremental_customers" in r:
+            line += f", truly {r['true_incremental_customers']:+.1f}"
         lines.append(line)
-    verdict = evaluation["verdict"]
-    if verdict.get("share_of_oracle") is not None:
-        lines.append(f"  uplift targeting captured {verdict['share_of_oracle']:.0%} of the oracle's true gain")
+    share = evaluation["verdict"].get("share_of_oracle")
+    if share is not None:
+        lines[-1] += f" (uplift targeting captured {share:.0%} of it)"
     return lines
 
 

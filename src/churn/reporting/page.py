@@ -344,7 +344,8 @@ def _uplift(summary: dict | None, qini: PageFigure | None, currency: str | None 
             label if name != "reference" else f"{label} ({evaluation['reference_learner']})",
             fmt_count(r["contacted"]),
             fmt_money(r["cost"], currency),
-            f"{r['incremental_customers']:+,.1f} ({r['ci_low']:+,.0f} to {r['ci_high']:+,.0f})",
+            f"{r['incremental_customers']:+,.1f}"
+            + ("" if r["ci_low"] is None else f" ({r['ci_low']:+,.0f} to {r['ci_high']:+,.0f})"),
             fmt_number(r["per_1000_spent"], 1),
             fmt_money(r.get("incremental_revenue"), currency),
             fmt_number(r["qini_mean"], 3),

@@ -62,14 +62,14 @@ def replay(contacts: pd.DataFrame, benefit: np.ndarray, budget: float, truth: np
     terms = ipw_terms(contacts)[take]
     n = int(take.sum())
     kept = float(terms.sum())
-    half = Z95 * float(np.sqrt(n * terms.var(ddof=1))) if n > 1 else float("nan")
+    half = Z95 * float(np.sqrt(n * terms.var(ddof=1))) if n > 1 else None  # no spread from one contact
     spent = float(cost[take].sum())
     out = {
         "contacted": n,
         "cost": round(spent, 2),
         "incremental_customers": round(kept, 2),
-        "ci_low": round(kept - half, 2),
-        "ci_high": round(kept + half, 2),
+        "ci_low": None if half is None else round(kept - half, 2),
+        "ci_high": None if half is None else round(kept + half, 2),
         "per_1000_spent": round(1000 * kept / spent, 3) if spent > 0 else None,
     }
     if "revenue" in contacts.columns:  # what they spent in the window: the business's own number
