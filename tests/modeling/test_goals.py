@@ -166,7 +166,7 @@ def test_sleeping_dogs_are_found_and_left_alone_by_the_next_plan(default_world):
     assert not (scores["held_out_action"] == "reengagement_email").any()
     plan = json.loads((default_world / "data/scores/churn_scores.summary.json").read_text())
     sources = {(s["action"], s["segment"]): s["source"] for s in plan["success_rates"]}
-    assert sources[("reengagement_email", "all")] == "measured"
+    assert sources[("reengagement_email", "all")] == "measured: harmful for all customers, never offered"
 
 
 def test_uplift_targeting_beats_risk_targeting_on_the_newest_campaign(default_world):

@@ -4,7 +4,7 @@ Reads the campaigns stage's outcomes (one row per measured contact, features as 
 campaign day) and the churn model's feature list; writes models/uplift.json (the uplift
 model `churn score` plans with), reports/uplift.json (DVC metrics: the out-of-time
 evaluation of every targeting rule on the newest closed campaign), the Qini curves
-(reports/uplift/qini.csv and qini.png) and an MLflow run.
+(reports/uplift/qini/<rule>.csv and reports/uplift/qini.png) and an MLflow run.
 On the built-in world it also reads the ground truth of the evaluated campaign, for the
 oracle and the sleeping dogs contacted; nothing it learns comes from there.
 """
@@ -49,9 +49,6 @@ def run(root: Path, params: Params) -> dict:
     with io.staged_files(root, "uplift") as stage:
         io.write_json(stored, stage(root / layout.UPLIFT_MODEL))
         io.write_json(study.summary, stage(root / layout.UPLIFT))
-        io.write_table(study.curves, stage(root / layout.UPLIFT_QINI))
-        if figure is not None:
-            save_png(figure, stage(root / layout.UPLIFT_QINI_FIGURE))
         experiment_id = tracking.configure(root, params.mlflow)
         tracking.log_uplift(
             experiment_id,
@@ -61,7 +58,13 @@ def run(root: Path, params: Params) -> dict:
             [stage(root / layout.UPLIFT_MODEL), stage(root / layout.UPLIFT)],
             figure,
         )
-    return {**study.summary, "outputs": [str(layout.UPLIFT_MODEL), str(layout.UPLIFT), str(layout.UPLIFT_QINI)]}
+    # The curves folder is replaced whole (a rule without a curve this time leaves no stale file).
+    with io.atomic_dir(root / layout.UPLIFT_CURVES) as folder:
+        for policy, curve in study.curves.groupby("policy", sort=False):
+            io.write_table(curve.drop(columns="policy"), folder / layout.UPLIFT_QINI.name / f"{policy}.csv")
+        if figure is not None:
+            save_png(figure, folder / layout.UPLIFT_QINI_FIGURE.name)
+    return {**study.summary, "outputs": [str(layout.UPLIFT_MODEL), str(layout.UPLIFT), f"{layout.UPLIFT_CURVES}/"]}
 
 
 def _metrics(summary: dict) -> dict[str, float]:
