@@ -94,20 +94,8 @@ def _evaluate(
     guesses = {a.name: a.success_rate for a in params.actions.playbook[:-1]}
     guess = test["action"].map(guesses).fillna(0.0).to_numpy(dtype=float)
 
-    effects = measure(
-        train, {a.name: a.cost for a in params.actions.playbook}, params.value.margin, params.campaigns.min_control
-    )
-    rates = learned_rates(effects, guesses, params.campaigns.prior_weight, params.campaigns.plan_segment)
-    segment = test[rates.segment_by] if rates.segment_by in test.columns else pd.Series(pd.NA, index=test.index)
-    measured, harmful = np.zeros(len(test)), np.zeros(len(test), dtype=bool)
-    for action, rows in test.groupby("action").indices.items():
-        if action in rates.overall:
-            measured[rows] = rates.rates_for(action, segment.iloc[rows])
-            harmful[rows] = rates.harmful_for(action, segment.iloc[rows])
-
-    references = reference_uplift(train, test, features, params.uplift)
-    reference_qini = {name: qini_by_action(test, np.nan_to_num(u)) for name, u in references.items()}
-    best = max(reference_qini, key=lambda name: (mean_qini(reference_qini[name]) or -np.inf, name))
+    measured, harmful = _measured_rates(train, test, guesses, params)
+    references, reference_qini, best = _reference(train, test, features, params)
 
     rng = np.random.default_rng(params.uplift.seed)
     benefit = {
@@ -118,9 +106,13 @@ def _evaluate(
         "random": rng.random(len(test)) + 1.0,
         "reference": np.where(references[best] > 0, np.nan_to_num(references[best]) * clv - cost, -np.inf),
     }
-    # Rankings for the Qini curves: finite, a harmful action last.
-    ranking = {"uplift": np.nan_to_num(uplift), "risk": risk}
-    ranking["measured_rate"] = np.nan_to_num(benefit["measured_rate"], neginf=np.nanmin(risk * clv) - cost.max() - 1)
+    # Rankings for the Qini curves: what each rule orders by, finite (a harmful action last).
+    by_rate = risk * clv * measured - cost
+    ranking = {
+        "uplift": np.nan_to_num(uplift),
+        "risk": risk,
+        "measured_rate": np.where(harmful, by_rate.min() - 1, by_rate),
+    }
     ranking |= {"random": benefit["random"], "reference": np.nan_to_num(references[best])}
     true_effect = test["true_effect"].to_numpy(dtype=float) if "true_effect" in test.columns else None
     if true_effect is not None:
@@ -151,6 +143,33 @@ def _evaluate(
     curves = curves[["policy", "share_targeted", "incremental_customers"]]
     evaluation["curves_measured_by"] = "ground truth" if true_effect is not None else "inverse propensity weighting"
     return evaluation, curves
+
+
+def _measured_rates(
+    train: pd.DataFrame, test: pd.DataFrame, guesses: dict[str, float], params: Params
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per test contact, its action's success rate as measured on the older campaigns (shrunk
+    towards the guess, campaigns/rates.py) and whether they measured it harmful there."""
+    costs = {a.name: a.cost for a in params.actions.playbook}
+    effects = measure(train, costs, params.value.margin, params.campaigns.min_control)
+    rates = learned_rates(effects, guesses, params.campaigns.prior_weight, params.campaigns.plan_segment)
+    segment = test[rates.segment_by] if rates.segment_by in test.columns else pd.Series(pd.NA, index=test.index)
+    measured, harmful = np.zeros(len(test)), np.zeros(len(test), dtype=bool)
+    for action, rows in test.groupby("action").indices.items():
+        if action in rates.overall:
+            measured[rows] = rates.rates_for(action, segment.iloc[rows])
+            harmful[rows] = rates.harmful_for(action, segment.iloc[rows])
+    return measured, harmful
+
+
+def _reference(
+    train: pd.DataFrame, test: pd.DataFrame, features: list[str], params: Params
+) -> tuple[dict[str, np.ndarray], dict[str, dict], str]:
+    """scikit-uplift's learners' uplift per test contact, their Qini per action, and the best by mean Qini."""
+    references = reference_uplift(train, test, features, params.uplift)
+    qini = {name: qini_by_action(test, np.nan_to_num(u)) for name, u in references.items()}
+    best = max(qini, key=lambda name: (mean_qini(qini[name]) or -np.inf, name))
+    return references, qini, best
 
 
 def _verdict(policies: dict) -> dict:
