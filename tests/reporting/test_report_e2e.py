@@ -38,7 +38,8 @@ def test_page_renders_offline_in_chromium(pipeline_project, tmp_path):
     kpis = json.loads((pipeline_project / layout.KPIS).read_text())
     campaigns = json.loads((pipeline_project / layout.CAMPAIGNS).read_text())
     assert campaigns["last_closed"]["campaign"]  # the small world has measured campaigns too
-    n_figures = 6 + len(list((pipeline_project / layout.FIGURES).glob("*.png")))  # with the forest plot
+    # the report's five, the forest plot, the Qini curves, and the evaluation figures
+    n_figures = 7 + len(list((pipeline_project / layout.FIGURES).glob("*.png")))
     requests: list[str] = []
     with sync_playwright() as pw:
         context = pw.chromium.launch_persistent_context(
@@ -76,6 +77,11 @@ def test_page_renders_offline_in_chromium(pipeline_project, tmp_path):
             assert forest.is_visible() and forest.evaluate("i => i.naturalWidth") > 0
             rows = page.locator("#campaign-table tbody tr")
             assert rows.count() == len(campaigns["last_closed"]["actions"])
+            # Every targeting rule's replay is a row, and the Qini curves are drawn.
+            uplift = json.loads((pipeline_project / layout.UPLIFT).read_text())["evaluation"]
+            assert page.locator("#uplift-table tbody tr").count() == len(uplift["policies"])
+            qini = page.locator("#fig-uplift_qini img")
+            assert qini.is_visible() and qini.evaluate("i => i.naturalWidth") > 0
             # Amounts carry the currency (value.currency) for a manager reading the page.
             assert "EUR" in page.locator('[data-kpi="average_order_value"]').inner_text()
             shots = Path(os.environ.get("CHURN_SCREENSHOTS", tmp_path))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from churn import io, layout
+from churn.campaigns.rates import LearnedRates
 from churn.errors import ChurnError
 from churn.uplift.learner import UpliftModel
 
@@ -28,11 +29,12 @@ def uplift_model(root: Path) -> tuple[UpliftModel | None, str]:
         raise ChurnError(f"{path}: unreadable uplift model ({exc}); run `dvc repro uplift`") from None
 
 
-def planning_policy(root: Path, policy: str, rates_measured: bool) -> tuple[UpliftModel | None, dict]:
+def planning_policy(root: Path, policy: str, learned: LearnedRates | None) -> tuple[UpliftModel | None, dict]:
     """The uplift model the plan uses (None: plan by risk) and what the summary says:
     {"by": "uplift" | "risk", "why", "actions" planned by uplift}. `policy` is score.policy;
-    `rates_measured`: whether `churn campaigns` measured success rates the risk rule uses."""
-    rates = "success rates measured by past campaigns" if rates_measured else "the playbook's guessed success rates"
+    `learned`: the success rates `churn campaigns` measured, which the risk rule uses."""
+    measured = learned is not None and any(r["source"] != "guess (params.yaml)" for r in learned.sources)
+    rates = "success rates measured by past campaigns" if measured else "the playbook's guessed success rates"
     if policy == "risk":
         return None, {"by": "risk", "why": f"score.policy: risk; churn risk x value x {rates}", "actions": []}
     model, why = uplift_model(root)

@@ -47,8 +47,7 @@ def run(
 
     ranking = choose_ranking(model, identity["skill"], params.score.without_skill, snapshot, params.churn.horizon_days)
     rates = campaign_inputs.rates(root, params)
-    measured = rates is not None and any(r["source"] != "guess (params.yaml)" for r in rates.sources)
-    uplift_model, policy = planning_policy(root, params.score.policy, measured)
+    uplift_model, policy = planning_policy(root, params.score.policy, rates)
     scored = score_table(
         snapshot,
         ranking.scorer,
