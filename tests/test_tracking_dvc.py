@@ -69,8 +69,15 @@ def test_dvc_experiments_land_next_to_each_other_in_mlflow(tmp_path):
     assert set(shown["baselines"]) == {"recency", "rfm_score", "bgnbd"}
     assert round(shown["model"]["roc_auc"], 4) == new["metrics"]["test_roc_auc"]  # logged with four decimals
     plots = json.loads(sh(["dvc", "plots", "diff", "--json"], root).stdout)
-    # The five declared plots render: ROC, precision-recall, calibration, gains, feature importance.
-    assert len(plots["data"]) == 5, list(plots["data"])
+    # The six declared plots render: Qini, ROC, precision-recall, calibration, gains, feature importance.
+    assert set(plots["data"]) == {
+        "Qini",
+        "ROC",
+        "Precision-recall",
+        "Calibration",
+        "Cumulative gains",
+        "Feature importance",
+    }
     table = sh(["dvc", "exp", "show", "--csv"], root).stdout
     header = table.splitlines()[0]
     assert "model.roc_auc" in header and "baselines.bgnbd.roc_auc" in header and "train.num_leaves" in header
