@@ -105,10 +105,11 @@ def uplift_matrix(model: UpliftModel, frame: pd.DataFrame, active: np.ndarray, p
     actions = [a.name for a in params.actions.playbook[:-1]]
     out = np.full((len(frame), len(actions)), np.nan)
     known = [j for j, name in enumerate(actions) if name in model.actions]
-    if len(active) and known:
-        predicted = model.predict_all(frame.iloc[active])
+    for start in range(0, len(active) if known else 0, CHUNK_ROWS):  # chunks: memory stays flat
+        rows = active[start : start + CHUNK_ROWS]
+        predicted = model.predict_all(frame.iloc[rows])
         for j in known:
-            out[active, j] = predicted[:, model.actions.index(actions[j])]
+            out[rows, j] = predicted[:, model.actions.index(actions[j])]
     return out
 
 
