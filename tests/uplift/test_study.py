@@ -3,7 +3,6 @@
 import numpy as np
 import pandas as pd
 
-from churn.config import ActionSettings
 from churn.uplift.study import uplift_study
 from tests.uplift.test_learner import campaign
 
