@@ -208,7 +208,7 @@ class ScoreSettings(_Strict):
     risk_tiers: RiskTiers = RiskTiers()
     # When evaluate found no skill: rank by BG/NBD (baseline) or plan no action (no_plan).
     without_skill: Literal["baseline", "no_plan"] = "baseline"
-    # uplift: plan with the uplift model (models/uplift.txt) where it exists; risk: churn
+    # uplift: plan with the uplift model (models/uplift.json) where it exists; risk: churn
     # probability x value x success rate (measured by `churn campaigns`, else the guesses).
     policy: Literal["uplift", "risk"] = "uplift"
 

@@ -50,6 +50,8 @@ def test_training_is_deterministic_and_finds_signal(params, prior):
     assert gain["recency_days"] > 5 * gain["noise"]
     assert a.validation_cutoff == CUTOFFS[-1]  # newest cutoff validates
     assert 1 <= a.best_iteration <= settings.n_estimators
+    # The probe's purged score on the validation cutoff (what benchmarks/model_variants.py tunes by).
+    assert 0.6 < a.validation_roc_auc <= 1 and a.validation_roc_auc == b.validation_roc_auc
     assert (a.model.prior is None) == (prior == "none")
 
 

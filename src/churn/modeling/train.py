@@ -54,6 +54,7 @@ NUM_THREADS = 2
 class TrainedModel:
     model: ChurnModel
     best_iteration: int
+    validation_roc_auc: float  # the probe's on the validation cutoff: a purged score for comparing settings
     validation_cutoff: pd.Timestamp
     probe_cutoffs: tuple[pd.Timestamp, ...]
     train_cutoffs: tuple[pd.Timestamp, ...]
@@ -181,6 +182,7 @@ def train_model(
     return TrainedModel(
         model=ChurnModel(final, calibrator, list(features), prior, offset),
         best_iteration=best,
+        validation_roc_auc=float(probe.best_score["valid_0"]["auc"]),
         validation_cutoff=valid_cutoff,
         probe_cutoffs=tuple(pd.Timestamp(c) for c in sorted(probe_rows["cutoff"].unique())),
         train_cutoffs=tuple(pd.Timestamp(c) for c in sorted(train["cutoff"].unique())),
