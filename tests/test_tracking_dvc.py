@@ -45,7 +45,8 @@ def test_dvc_experiments_land_next_to_each_other_in_mlflow(tmp_path):
     first = runs(root)
     assert len(first) == 1 and first[0]["tags"]["dvc_stage"] == "train"
 
-    sh(["dvc", "exp", "run", "-S", "train.num_leaves=63"], root)
+    # Up to evaluate only: the training run and its metrics are what this test follows.
+    sh(["dvc", "exp", "run", "-S", "train.num_leaves=63", "evaluate"], root)
     second = runs(root)
     assert len(second) == 2
     new = second[-1]
@@ -57,7 +58,7 @@ def test_dvc_experiments_land_next_to_each_other_in_mlflow(tmp_path):
     # --temp runs in a throwaway copy under .dvc/tmp; its run still lands in this mlflow.db,
     # and the workspace's params and outputs are left alone.
     model_before = (root / "models/model.txt").read_bytes()
-    sh(["dvc", "exp", "run", "--temp", "-S", "train.num_leaves=15"], root)
+    sh(["dvc", "exp", "run", "--temp", "-S", "train.num_leaves=15", "evaluate"], root)
     third = runs(root)
     assert len(third) == 3
     assert third[-1]["params"]["train.num_leaves"] == "15"

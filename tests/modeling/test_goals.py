@@ -65,20 +65,11 @@ def test_synthetic_world_model_beats_every_baseline_and_is_calibrated(default_wo
     assert model["ece"] < 0.02
 
 
-def _cdnow_csv(path: Path, master: bool = False) -> None:
-    """What a user does with the CDNOW export: whitespace-separated text -> CSV with a header."""
-    source = cdnow_sample_path()
-    if master:  # 23,570 customers; it has a header line, the sample none
-        source = source.with_name("CDNOW_master.txt")
-    raw = pd.read_csv(
-        source,
-        sep=r"\s+",
-        header=0 if master else None,
-        dtype=str,
-        names=["CustomerID", "Date", "CDs", "Amount"]
-        if master
-        else ["CustomerID", "SampleID", "Date", "CDs", "Amount"],
-    )
+def _cdnow_csv(path: Path) -> None:
+    """What a user does with the CDNOW master export (23,570 customers): whitespace-separated
+    text with a header line -> CSV."""
+    source = cdnow_sample_path().with_name("CDNOW_master.txt")
+    raw = pd.read_csv(source, sep=r"\s+", header=0, dtype=str, names=["CustomerID", "Date", "CDs", "Amount"])
     path.parent.mkdir(parents=True, exist_ok=True)
     raw.to_csv(path, index=False)
 
@@ -112,23 +103,6 @@ def _run(tmp_path: Path, params: dict, *stages: str) -> dict:
         proc = subprocess.run(["churn", stage], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
         assert proc.returncode == 0, f"churn {stage}:\n{proc.stdout}\n{proc.stderr}"
     return json.loads((tmp_path / "reports/metrics.json").read_text())
-
-
-def test_cdnow_model_matches_or_beats_bgnbd_out_of_time(tmp_path):
-    _cdnow_csv(tmp_path / "data/raw/cdnow.csv")
-    params = _cdnow_params(tmp_path, 90)
-    # 18 months of data from one cohort: a year of training cutoffs would reach back to
-    # when every customer was weeks old, so half a year.
-    params["features"]["n_train_cutoffs"] = 6
-    metrics = _run(tmp_path, params, "ingest", "features", "train", "evaluate")
-    ingest = json.loads((tmp_path / "reports/ingest.json").read_text())["transactions"]
-    assert ingest["customers"] == 2357
-    model, bg = metrics["model"], metrics["baselines"]["bgnbd"]
-    assert metrics["test_cutoff"] == "1998-04-02"
-    assert model["roc_auc"] >= bg["roc_auc"], (model, bg)
-    assert model["top_decile_lift"] >= bg["top_decile_lift"], (model, bg)
-    for name in ("recency", "rfm_score"):
-        assert model["roc_auc"] > metrics["baselines"][name]["roc_auc"], name
 
 
 def test_measured_campaign_effects_cover_the_true_effects(default_world):
@@ -188,7 +162,7 @@ def test_uplift_targeting_beats_risk_targeting_on_the_newest_campaign(default_wo
 def test_cdnow_master_model_beats_the_fair_bgnbd_and_is_calibrated_at_each_horizon(tmp_path):
     """The real log at 60, 90 and 120 days with the shipped settings: the features stage
     keeps the training cutoffs that fit 18 months; BG/NBD is fitted on everyone with history."""
-    _cdnow_csv(tmp_path / "data/raw/cdnow.csv", master=True)
+    _cdnow_csv(tmp_path / "data/raw/cdnow.csv")
     for horizon in (60, 90, 120):
         metrics = _run(
             tmp_path,
@@ -204,3 +178,5 @@ def test_cdnow_master_model_beats_the_fair_bgnbd_and_is_calibrated_at_each_horiz
         assert versus["ci_low"] <= versus["difference"] <= versus["ci_high"]
         assert model["ece"] < 0.03, (horizon, model["ece"])
         assert metrics["skill"]["has_skill"], metrics["skill"]
+        for name in ("recency", "rfm_score"):
+            assert model["roc_auc"] > metrics["baselines"][name]["roc_auc"], (horizon, name)
