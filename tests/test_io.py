@@ -44,6 +44,24 @@ def test_parquet_round_trip_is_byte_identical(tmp_path):
     assert (tmp_path / "one.parquet").read_bytes() == (tmp_path / "two.parquet").read_bytes()
 
 
+def test_csv_is_written_in_the_bytes_pandas_would_write(tmp_path):
+    """DuckDB writes the CSV (fast); the bytes are what pandas' to_csv gives: numbers in
+    shortest form, True/False, empty and missing text alike, quotes only where needed."""
+    frame = pd.DataFrame(
+        {
+            "number": [1e-05, 1000000.0, 1 / 3, float("nan"), -0.0, 1e20, 123456789.123, float("inf")],
+            "text": pd.Series(["a,b", 'say "hi"', None, "two\nlines", "", " lead", "plain", "ü"], dtype="string"),
+            "count": pd.Series([1, None, 3, 4, 5, 6, 7, 8], dtype="Int64"),
+            "when": pd.to_datetime(["2024-01-01 10:00:00"] * 7 + [None]),
+            "flag": [True, False] * 4,
+            "label": pd.Categorical(["x", "y"] * 4),
+        }
+    )
+    io.write_table(frame, tmp_path / "out.csv")
+    expected = frame.to_csv(index=False, lineterminator="\n", date_format="%Y-%m-%dT%H:%M:%S")
+    assert (tmp_path / "out.csv").read_text(encoding="utf-8") == expected
+
+
 def test_empty_file_is_a_clear_error(tmp_path):
     path = tmp_path / "empty.csv"
     path.write_text("")

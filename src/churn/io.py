@@ -146,9 +146,37 @@ def write_table(df: pd.DataFrame, path: Path | str) -> None:
         if path.suffix == ".parquet":
             df.to_parquet(tmp, index=False, compression="zstd")
         elif path.suffix == ".csv":
-            spreadsheet_safe(df).to_csv(tmp, index=False, lineterminator="\n", date_format="%Y-%m-%dT%H:%M:%S")
+            _write_csv(spreadsheet_safe(df), tmp)
         else:
             raise ValueError(f"{path}: unsupported table format (use .csv or .parquet)")
+
+
+def _write_csv(df: pd.DataFrame, path: Path) -> None:
+    """CSV written by DuckDB (several times faster than pandas for a million rows), in the
+    bytes pandas' to_csv would write: booleans as True/False, an empty text as an empty
+    field (DuckDB would quote it to tell it from a missing one), timestamps as ISO 8601."""
+    import duckdb
+    import pyarrow as pa
+
+    if len(df.columns) == 0:  # nothing DuckDB can register
+        df.to_csv(path, index=False, lineterminator="\n")
+        return
+    df = df.copy(deep=False)
+    for col in df.columns:
+        values = df[col]
+        if pd.api.types.is_bool_dtype(values):
+            df[col] = values.map({True: "True", False: "False"}).astype("string")
+        elif pd.api.types.is_string_dtype(values):
+            df[col] = values.mask((values == "").fillna(False))
+    con = duckdb.connect()
+    try:
+        con.register("frame", pa.Table.from_pandas(df, preserve_index=False))
+        target = str(path).replace("'", "''")
+        con.execute(
+            f"COPY frame TO '{target}' (FORMAT csv, HEADER, DELIMITER ',', TIMESTAMPFORMAT '%Y-%m-%dT%H:%M:%S')"
+        )
+    finally:
+        con.close()
 
 
 def write_json(obj: Any, path: Path | str) -> None:

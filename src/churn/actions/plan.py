@@ -17,12 +17,15 @@ Rules, in order:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
 from churn.actions.control import control_group
 from churn.actions.optimize import NONE, choose_actions
 from churn.actions.playbook import condition_mask
+from churn.campaigns.effects import segment_values
 from churn.campaigns.rates import LearnedRates
 from churn.config import ActionSettings
 
@@ -72,6 +75,29 @@ def eligibility(
     return out
 
 
+@dataclass(frozen=True)
+class Choice:
+    """A plan as arrays, before any text: what `describe` turns into the action columns.
+
+    `action` and `held_out` index the playbook's actions (NONE: nothing); `benefit` and
+    `eligible` are (customers, actions)."""
+
+    action: np.ndarray
+    held_out: np.ndarray
+    benefit: np.ndarray
+    eligible: np.ndarray
+    success: np.ndarray
+    uplift: np.ndarray | None
+    modelled: np.ndarray
+    known: np.ndarray
+    treat: np.ndarray
+    group: pd.Series
+
+    def chosen(self) -> np.ndarray:
+        """Rows given an action or held back from one."""
+        return (self.action != NONE) | (self.held_out != NONE)
+
+
 def plan_actions(
     frame: pd.DataFrame,
     settings: ActionSettings,
@@ -96,8 +122,22 @@ def plan_actions(
     group then gets no action, and `held_out_action` names the one it would have got (the
     shadow action), so the campaign's effect can be measured per action.
     """
+    chosen = choose(frame, settings, recently_contacted, pending, group, rates, uplift)
+    return describe(frame, settings, chosen, recently_contacted)
+
+
+def choose(
+    frame: pd.DataFrame,
+    settings: ActionSettings,
+    recently_contacted: pd.Index,
+    pending: np.ndarray | None = None,
+    group: pd.Series | None = None,
+    rates: LearnedRates | None = None,
+    uplift: np.ndarray | None = None,
+) -> Choice:
+    """The plan's arrays (plan_actions without the text): cheap enough to run once per
+    round while reasons are still being computed."""
     actions = settings.playbook[:-1]
-    fallback = settings.playbook[-1]
     known = (frame["status"] != "unknown").to_numpy()
     if group is None:
         group = assign_groups(frame, settings)
@@ -120,22 +160,40 @@ def plan_actions(
     choice = choose_actions(benefit, eligible & known[:, None], cost, capacity, settings.budget)
     held_out = np.where(~treat & (choice != NONE), choice, NONE)
     choice = np.where(treat, choice, NONE)
+    return Choice(choice, held_out, benefit, eligible, success, uplift, modelled, known, treat, group)
 
+
+def describe(frame: pd.DataFrame, settings: ActionSettings, plan: Choice, recently_contacted: pd.Index) -> pd.DataFrame:
+    """The action columns of plan_actions from the chosen arrays; the reason text is built
+    for the rows it differs on only (a million customers, a few thousand actions)."""
+    actions = settings.playbook[:-1]
+    fallback = settings.playbook[-1]
+    choice, held_out, benefit, eligible, known, treat = (
+        plan.action,
+        plan.held_out,
+        plan.benefit,
+        plan.eligible,
+        plan.known,
+        plan.treat,
+    )
     names = np.array([a.name for a in actions] + [fallback.name], dtype=object)
     chosen = np.where(choice == NONE, len(actions), choice)
     rows = np.arange(len(frame))
-    net = np.where(choice == NONE, 0.0, benefit[rows, np.maximum(choice, 0)])
+    acted = choice != NONE
+    net = np.where(acted, benefit[rows, np.maximum(choice, 0)], 0.0)
     planned = np.maximum(choice, 0)
-    by_uplift = (choice != NONE) & modelled[rows, planned]
-    rate = np.where((choice == NONE) | by_uplift, np.nan, success[rows, planned])
-    lift = np.full(len(frame), np.nan) if uplift is None else np.where(by_uplift, uplift[rows, planned], np.nan)
+    by_uplift = acted & plan.modelled[rows, planned]
+    rate = np.where(~acted | by_uplift, np.nan, plan.success[rows, planned])
+    lift = (
+        np.full(len(frame), np.nan) if plan.uplift is None else np.where(by_uplift, plan.uplift[rows, planned], np.nan)
+    )
 
     contacted = frame["customer_id"].isin(recently_contacted).to_numpy()
     best_possible = np.where(eligible, benefit, -np.inf).max(axis=1, initial=-np.inf)
     reason = np.select(
         [
             ~known,
-            choice != NONE,
+            acted,
             ~treat,
             ~eligible.any(axis=1) & contacted,
             ~eligible.any(axis=1),
@@ -153,19 +211,19 @@ def plan_actions(
     )
     if "reason_1" in frame.columns:
         first = frame["reason_1"].astype("string").fillna("").to_numpy()
-        reason = np.where((choice != NONE) & (first != ""), reason + " (" + first + ")", reason)
+        with_first = acted & (first != "")
+        reason[with_first] = reason[with_first] + " (" + first[with_first] + ")"
 
     shadow = names[np.where(held_out == NONE, len(actions), held_out)]
-    reason = np.where(
-        held_out != NONE,
+    shown = held_out != NONE
+    reason[shown] = (
         f"control group of campaign '{settings.campaign}': held out from "
-        + shadow.astype(str)
-        + " to measure its effect",
-        reason,
+        + shadow[shown].astype(str)
+        + " to measure its effect"
     )
     priority = pd.Series(pd.NA, index=frame.index, dtype="Int64")
-    acted = np.flatnonzero(choice != NONE)
-    order = acted[np.lexsort((frame["customer_id"].to_numpy()[acted], -net[acted]))]
+    acted_rows = np.flatnonzero(acted)
+    order = acted_rows[np.lexsort((frame["customer_id"].to_numpy()[acted_rows], -net[acted_rows]))]
     priority.iloc[order] = np.arange(1, len(order) + 1)
     return pd.DataFrame(
         {
@@ -175,8 +233,8 @@ def plan_actions(
             "success_rate": np.round(rate, 4),
             "expected_uplift": np.round(lift, 4),
             "priority": priority,
-            "group": group,
-            "held_out_action": pd.Series(np.where(held_out != NONE, shadow, None), index=frame.index, dtype="string"),
+            "group": plan.group,
+            "held_out_action": pd.Series(np.where(shown, shadow, None), index=frame.index, dtype="string"),
         },
         index=frame.index,
     )
@@ -189,11 +247,15 @@ def success_rates(frame: pd.DataFrame, actions: list, rates: LearnedRates | None
     if rates is None:
         return np.broadcast_to(guess, (len(frame), len(actions))), np.zeros((len(frame), len(actions)), bool)
     segments = frame[rates.segment_by] if rates.segment_by in frame.columns else pd.Series(pd.NA, index=frame.index)
+    # A handful of segment values among a million customers: look each action up per value, then spread.
+    codes, values = pd.factorize(segment_values(segments))
+    distinct = pd.Series([*values, pd.NA], dtype="string")
+    codes = np.where(codes < 0, len(values), codes)
     success = np.column_stack(
         [
-            rates.rates_for(a.name, segments) if a.name in rates.overall else np.full(len(frame), g)
+            rates.rates_for(a.name, distinct)[codes] if a.name in rates.overall else np.full(len(frame), g)
             for a, g in zip(actions, guess)
         ]
     )
-    harmful = np.column_stack([rates.harmful_for(a.name, segments) for a in actions])
+    harmful = np.column_stack([rates.harmful_for(a.name, distinct)[codes] for a in actions])
     return success, harmful

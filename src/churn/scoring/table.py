@@ -11,7 +11,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from churn.actions.control import recently_contacted
-from churn.actions.plan import assign_groups, plan_actions, unavailable_actions
+from churn.actions.plan import Choice, assign_groups, choose, describe, unavailable_actions
 from churn.campaigns.rates import LearnedRates
 from churn.config import Params
 from churn.errors import ChurnError
@@ -152,7 +152,7 @@ def plan_with_reasons(
     counts as met), explain those chosen, and plan again until everyone chosen has real
     reasons. The chosen are few (budget and capacities bound them).
     """
-    frame = frame.copy()
+    frame = frame.copy(deep=False)  # copy on write: only the reason columns explain() fills are copied
     pending = (frame["status"] == "active").to_numpy().copy()
     group = assign_groups(frame, params.actions)
     explained = []
@@ -163,23 +163,23 @@ def plan_with_reasons(
         explained.append(reasons)
         pending[rows] = False
 
-    def chosen(plan: pd.DataFrame) -> np.ndarray:  # given an action, or held back from one
-        return (plan["priority"].notna() | plan["held_out_action"].notna()).to_numpy()
+    def plan(optimistic: bool) -> Choice:
+        return choose(frame, params.actions, contacted, pending if optimistic else None, group, rates, uplift)
 
     for _ in range(MAX_PLAN_ROUNDS):
-        plan = plan_actions(frame, params.actions, contacted, pending, group, rates, uplift)
-        need = np.flatnonzero(pending & chosen(plan))
+        chosen = plan(optimistic=True)
+        need = np.flatnonzero(pending & chosen.chosen())
         if len(need) == 0:
-            return plan, _stack(explained)
+            return describe(frame, params.actions, chosen, contacted), _stack(explained)
         explain(need)
     # Still moving: plan without optimism, then explain whoever was chosen.
-    plan = plan_actions(frame, params.actions, contacted, None, group, rates, uplift)
-    need = np.flatnonzero(pending & chosen(plan))
+    chosen = plan(optimistic=False)
+    need = np.flatnonzero(pending & chosen.chosen())
     if len(need):
         explain(need)
         # Same plan (those rows' reasons gate nothing they could get); the reason text gains the first reason.
-        plan = plan_actions(frame, params.actions, contacted, None, group, rates, uplift)
-    return plan, _stack(explained)
+        chosen = plan(optimistic=False)
+    return describe(frame, params.actions, chosen, contacted), _stack(explained)
 
 
 def _stack(parts: list[pd.DataFrame]) -> pd.DataFrame:
