@@ -1,19 +1,83 @@
-"""The scoring snapshot: every customer with history before the cutoff, built on the engine."""
+"""What `churn score` reads: the model, the snapshot of every customer with history before
+the cutoff (built on the engine), the customer list, the contact log and what past
+campaigns taught the plan."""
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
 from pathlib import Path
 
 import ibis
 import pandas as pd
 
 from churn import engine, io, layout
+from churn.campaigns.rates import LearnedRates
 from churn.config import Params
 from churn.features.attributes import CATEGORICAL
 from churn.features.snapshots import build_snapshots, feature_columns, snapshot_frame, snapshot_table
+from churn.inputs import campaigns as campaign_inputs
+from churn.inputs import model as model_input
+from churn.inputs import tables as inputs
+from churn.inputs.uplift import planning_policy
 from churn.modeling.model import ChurnModel
-from churn.scoring.predict import check_features
+from churn.scoring.predict import check_features, check_horizon
 from churn.scoring.scores import requested_customers
+from churn.timeline import cutoff_for_as_of, scoring_cutoff
+from churn.uplift.learner import UpliftModel
+
+
+@dataclass(frozen=True)
+class ScoringInputs:
+    model: ChurnModel
+    identity: dict  # {"uri", "run_id", "version", "skill"} (inputs/model.py)
+    cutoff: pd.Timestamp
+    newest: pd.Timestamp  # the newest transaction
+    snapshot: pd.DataFrame
+    probability: pd.Series | None  # per customer_id when the engine applied the model
+    requested: pd.Series | None  # the --customers list, each id once
+    duplicate_ids: int
+    rejected_rows: int  # of a --transactions file
+    contacts: pd.DataFrame | None
+    rates: LearnedRates | None
+    uplift_model: UpliftModel | None
+    policy: dict
+
+
+def scoring_inputs(
+    root: Path,
+    params: Params,
+    *,
+    transactions: str | None = None,
+    customers: Path | None = None,
+    as_of: dt.date | None = None,
+    model_uri: str | None = None,
+) -> ScoringInputs:
+    """Everything `churn score` needs, read and checked: a model of another horizon is refused."""
+    model, identity = model_input.load(root, model_uri)
+    check_horizon(model, params.churn.horizon_days, model_uri or str(layout.MODEL))
+    con, tx, events, customer_table, counts = inputs.tables(root, params, transactions)
+    newest = inputs.time_span(con, tx)[1]
+    cutoff = cutoff_for_as_of(as_of) if as_of else scoring_cutoff(newest)
+    snapshot, probability = scoring_snapshot(root, params, con, (tx, events, customer_table), cutoff, model, model_uri)
+    requested, duplicates = customer_list(customers) if customers is not None else (None, 0)
+    rates = campaign_inputs.rates(root, params)
+    uplift_model, policy = planning_policy(root, params.score.policy, rates)
+    return ScoringInputs(
+        model,
+        identity,
+        cutoff,
+        newest,
+        snapshot,
+        probability,
+        requested,
+        duplicates,
+        counts["rows_rejected"] if counts else 0,
+        inputs.contacts(root),
+        rates,
+        uplift_model,
+        policy,
+    )
 
 
 def scoring_snapshot(

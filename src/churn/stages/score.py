@@ -14,16 +14,11 @@ from pathlib import Path
 
 from churn import io, layout
 from churn.config import Params
-from churn.inputs import campaigns as campaign_inputs
-from churn.inputs import model as model_input
-from churn.inputs import tables as inputs
-from churn.inputs.scoring import customer_list, scoring_snapshot
-from churn.inputs.uplift import planning_policy
-from churn.scoring.predict import check_horizon
+from churn.inputs.scoring import scoring_inputs
 from churn.scoring.ranking import choose_ranking, model_facts, model_label, without_actions
 from churn.scoring.scores import score_summary
 from churn.scoring.table import score_table
-from churn.timeline import as_of_warnings, cutoff_for_as_of, scoring_cutoff
+from churn.timeline import as_of_warnings
 
 
 def run(
@@ -37,29 +32,22 @@ def run(
     output: Path | None = None,
     progress: bool = True,
 ) -> dict:
-    model, identity = model_input.load(root, model_uri)
-    check_horizon(model, params.churn.horizon_days, model_uri or str(layout.MODEL))
-    con, tx, events, customer_table, counts = inputs.tables(root, params, transactions)
-    newest = inputs.time_span(con, tx)[1]
-    cutoff = cutoff_for_as_of(as_of) if as_of else scoring_cutoff(newest)
-    snapshot, probability = scoring_snapshot(root, params, con, (tx, events, customer_table), cutoff, model, model_uri)
-    requested, duplicates = customer_list(customers) if customers is not None else (None, 0)
-
-    ranking = choose_ranking(model, identity["skill"], params.score.without_skill, snapshot, params.churn.horizon_days)
-    rates = campaign_inputs.rates(root, params)
-    uplift_model, policy = planning_policy(root, params.score.policy, rates)
+    got = scoring_inputs(root, params, transactions=transactions, customers=customers, as_of=as_of, model_uri=model_uri)
+    model, horizon = got.model, params.churn.horizon_days
+    ranking = choose_ranking(model, got.identity["skill"], params.score.without_skill, got.snapshot, horizon)
+    by_model = ranking.by == "model"
     scored = score_table(
-        snapshot,
+        got.snapshot,
         ranking.scorer,
         params if ranking.plan else without_actions(params),
-        cutoff=cutoff,
-        requested=requested,
-        contacts=inputs.contacts(root),
-        probability=probability if ranking.by == "model" else None,
-        rates=rates,
-        uplift_model=uplift_model,
+        cutoff=got.cutoff,
+        requested=got.requested,
+        contacts=got.contacts,
+        probability=got.probability if by_model else None,
+        rates=got.rates,
+        uplift_model=got.uplift_model,
         progress=progress,
-        ranked_by=model_label(identity, model) if ranking.by == "model" else "bgnbd",
+        ranked_by=model_label(got.identity, model) if by_model else "bgnbd",
     )
 
     targets = [output] if output else [root / layout.SCORES_CSV, root / layout.SCORES_PARQUET]
@@ -68,16 +56,16 @@ def run(
     summary = score_summary(
         scored,
         params,
-        cutoff=cutoff,
-        duplicate_ids_in_list=duplicates,
-        rejected_transaction_rows=counts["rows_rejected"] if counts else 0,
+        cutoff=got.cutoff,
+        duplicate_ids_in_list=got.duplicate_ids,
+        rejected_transaction_rows=got.rejected_rows,
         outputs=io.project_relative(targets, root),
-        success_rates=rates.sources if rates else None,
-        model=model_facts(identity, model),
+        success_rates=got.rates.sources if got.rates else None,
+        model=model_facts(got.identity, model),
         ranking={"by": ranking.by, "planned": ranking.plan, "why": ranking.why},
-        policy=policy,
+        policy=got.policy,
     )
     # Written last, with each file's digest: a run killed between its renames is detected on read.
     summary["sha256"] = {str(rel): io.file_sha256(t) for rel, t in zip(summary["outputs"], targets)}
     io.write_json(summary, targets[0].with_suffix(".summary.json"))
-    return {**summary, "warnings": as_of_warnings(cutoff, newest)}  # said, not stored in the files
+    return {**summary, "warnings": as_of_warnings(got.cutoff, got.newest)}  # said, not stored in the files
