@@ -167,7 +167,9 @@ def _write_csv(df: pd.DataFrame, path: Path) -> None:
         if pd.api.types.is_bool_dtype(values):
             df[col] = values.map({True: "True", False: "False"}).astype("string")
         elif pd.api.types.is_string_dtype(values):
-            df[col] = values.mask((values == "").fillna(False))
+            empty = (values == "").fillna(False)
+            if empty.any():  # copy only the columns that need it: a million rows each
+                df[col] = values.mask(empty)
     con = duckdb.connect()
     try:
         con.register("frame", pa.Table.from_pandas(df, preserve_index=False))

@@ -9,6 +9,7 @@ transactions file, a customer list, an earlier as-of day, or a model from MLflow
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 
@@ -50,6 +51,7 @@ def run(
         ranked_by=model_label(got.identity, model) if by_model else "bgnbd",
     )
 
+    got = dataclasses.replace(got, snapshot=None)  # the table holds what is written: free the snapshot first
     targets = [output] if output else [root / layout.SCORES_CSV, root / layout.SCORES_PARQUET]
     for target in targets:
         io.write_table(scored.table, target)
