@@ -53,6 +53,9 @@ def test_csv_is_written_in_the_bytes_pandas_would_write(tmp_path):
             "text": pd.Series(["a,b", 'say "hi"', None, "two\nlines", "", " lead", "plain", "ü"], dtype="string"),
             "count": pd.Series([1, None, 3, 4, 5, 6, 7, 8], dtype="Int64"),
             "when": pd.to_datetime(["2024-01-01 10:00:00"] * 7 + [None]),
+            "when_ns": pd.to_datetime(["2024-07-01"] * 8).astype("datetime64[ns]"),
+            "when_s": pd.to_datetime(["2024-07-01 23:59:59"] * 8).astype("datetime64[s]"),
+            "when_berlin": pd.to_datetime(["2024-07-01 12:00"] * 8).tz_localize("Europe/Berlin"),
             "flag": [True, False] * 4,
             "label": pd.Categorical(["x", "y"] * 4),
         }

@@ -166,6 +166,11 @@ def _write_csv(df: pd.DataFrame, path: Path) -> None:
         values = df[col]
         if pd.api.types.is_bool_dtype(values):
             df[col] = values.map({True: "True", False: "False"}).astype("string")
+        elif pd.api.types.is_datetime64_any_dtype(values):
+            # DuckDB applies TIMESTAMPFORMAT to microsecond timestamps only; pandas prints the wall time.
+            if values.dtype != "datetime64[us]":
+                wall = values.dt.tz_localize(None) if values.dt.tz is not None else values
+                df[col] = wall.astype("datetime64[us]")
         elif pd.api.types.is_string_dtype(values):
             empty = (values == "").fillna(False)
             if empty.any():  # copy only the columns that need it: a million rows each
