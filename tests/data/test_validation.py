@@ -1,3 +1,4 @@
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -114,3 +115,38 @@ def test_campaign_contacts_name_their_group_and_an_unknown_group_is_a_bad_row(pa
     assert result.rejected["reason"].tolist() == ["group: expected treatment or control"]
     with pytest.raises(InputError, match="row 4, column 'group'"):
         validate_contacts(contacts, params.data, "contacts.csv")
+
+
+@pytest.mark.parametrize("drop_duplicates", ["always", "auto", "never"])
+def test_duplicates_and_order_match_a_plain_pandas_reference(params, drop_duplicates):
+    """Random rows with repeats and missing values: the kept table is every typed row without
+    the dropped repeats (pandas' duplicated, first kept), sorted by every column, whatever the
+    input order."""
+    rng = np.random.default_rng(7)
+    n = 600
+    raw = pd.DataFrame(
+        {
+            "customer_id": rng.choice(["a", "b", "c"], n),
+            "timestamp": rng.choice(["2024-01-01", "2024-01-02 10:00"], n),
+            "amount": rng.choice([1.0, 2.5, -3.0], n),
+            "order_id": rng.choice(["", "o1", "o2"], n),
+            "category": pd.Series(rng.choice(["x", "y", None], n), dtype="object"),
+            "status": "Completed",
+        }
+    )
+
+    def validated(mode: str, rows: pd.DataFrame):
+        settings = params.data.model_copy(update={"drop_duplicates": mode, "max_date": None})
+        return validate_transactions(rows, settings, "t.csv")
+
+    got = validated(drop_duplicates, raw)
+    pd.testing.assert_frame_equal(got.table, validated(drop_duplicates, raw.sample(frac=1, random_state=1)).table)
+
+    typed = validated("never", raw).table.sample(frac=1, random_state=2)  # every row, typed, in another order
+    dup = typed.duplicated(keep="first")
+    with_order_id = typed["order_id"].fillna("").ne("")
+    drop = {"always": dup, "auto": dup & with_order_id, "never": dup & False}[drop_duplicates]
+    expected = typed[~drop].sort_values(list(typed.columns), kind="stable").reset_index(drop=True)
+    pd.testing.assert_frame_equal(got.table, expected)
+    assert got.counts["rows_duplicate_dropped"] == int(drop.sum()) > (0 if drop_duplicates != "never" else -1)
+    assert got.counts["possible_repeats"] == int((dup & ~drop).sum())

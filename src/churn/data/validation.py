@@ -268,7 +268,11 @@ def validate_transactions(raw: pd.DataFrame, settings: DataSettings, source: str
     ts, outside = _timestamps(df["timestamp"], settings.timestamp_format, settings.timezone, date_bounds(settings))
     _reject(reasons, outside, date_range_reason(settings))
     _reject(reasons, ts.isna(), timestamp_reason(settings.timestamp_format))
-    amount = pd.to_numeric(df["amount"].astype("string").str.strip(), errors="coerce").astype("float64")
+    amount = df["amount"]
+    if pd.api.types.is_numeric_dtype(amount) and not pd.api.types.is_bool_dtype(amount):
+        amount = amount.astype("float64")  # already parsed as numbers: the same floats without a text round trip
+    else:
+        amount = pd.to_numeric(amount.astype("string").str.strip(), errors="coerce").astype("float64")
     _reject(reasons, amount.isna(), AMOUNT_NOT_A_NUMBER)
     _reject(reasons, ~np.isfinite(amount.fillna(0.0)), AMOUNT_NOT_FINITE)
     _reject(reasons, amount.abs() > settings.max_abs_amount, amount_limit_reason(settings.max_abs_amount))
@@ -303,7 +307,12 @@ def _repeated_header(df: pd.DataFrame, names: dict[str, str]) -> pd.Series:
     """Rows that repeat the header line (concatenated exports): every field equals its column name."""
     mask = pd.Series(True, index=df.index)
     for name, column in names.items():
-        mask &= df[name].astype("string").str.strip().eq(column).fillna(False)
+        values = df[name]
+        if not (pd.api.types.is_string_dtype(values) or values.dtype == object):
+            return pd.Series(False, index=df.index)  # a parsed number or date column holds no header text
+        mask &= values.astype("string").str.strip().eq(column).fillna(False)
+        if not mask.any():
+            break
     return mask
 
 
@@ -349,16 +358,17 @@ def _finish(
             top = status.value_counts(dropna=True).rename_axis("value").reset_index()
             top = top.sort_values(["count", "value"], ascending=[False, True], kind="stable").head(5)
             warnings.append(status_matched_nothing(source, settings, list(zip(top["value"], top["count"]))))
-    kept = good[~filtered]
-    dup = kept.duplicated(keep="first")
+    # Sorted by every column (the output does not depend on the input's row order), exact
+    # duplicates are neighbours: a row equal to the one before it repeats it.
+    kept = good[~filtered].sort_values(list(good.columns), kind="stable")
+    dup = _repeats_previous(kept)
     if drop_duplicates in (None, "always"):
         drop = dup
     elif drop_duplicates == "auto" and "order_id" in kept.columns:
-        drop = dup & kept["order_id"].fillna("").ne("")
+        drop = dup & kept["order_id"].fillna("").ne("").to_numpy(bool)
     else:
-        drop = pd.Series(False, index=kept.index)
-    kept = kept[~drop]
-    kept = kept.sort_values(list(kept.columns), kind="stable").reset_index(drop=True)
+        drop = np.zeros(len(kept), dtype=bool)
+    kept = kept[~drop].reset_index(drop=True)
     counts = row_counts(
         read=len(table) + repeated_header.sum(),
         kept=len(kept),
@@ -370,6 +380,18 @@ def _finish(
     if drop_duplicates is not None:
         counts["possible_repeats"] = int((dup & ~drop).sum())
     return Validated(kept, rejected, counts, warnings)
+
+
+def _repeats_previous(frame: pd.DataFrame) -> np.ndarray:
+    """True where a row equals the row before it in every column (missing equals missing)."""
+    same = np.zeros(len(frame), dtype=bool)
+    same[1:] = True
+    for col in frame.columns:
+        values = frame[col]
+        before = values.shift()
+        equal = (values == before).fillna(False).to_numpy(bool) | (values.isna() & before.isna()).to_numpy(bool)
+        same[1:] &= equal[1:]
+    return same
 
 
 def _rows(raw: pd.DataFrame, required: tuple[str, ...], source: str) -> tuple[pd.DataFrame, pd.Series]:
