@@ -19,18 +19,15 @@ Reports wall time and peak RSS of each process.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import yaml
+from measure import CHURN, run  # benchmarks/ is on sys.path when a script runs
 
 ROOT = Path(__file__).resolve().parents[1]
-CHURN = str(Path(sys.executable).parent / "churn")
 
 RESAMPLE = """
 import sys
@@ -65,18 +62,6 @@ def project(base: Path, name: str, customers: int, days: int) -> Path:
     params["generate"].update(n_customers=customers, days=days)
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     return root
-
-
-def run(args: list[str], cwd: Path) -> tuple[float, float]:
-    """(seconds, peak RSS in MB) of one command."""
-    env = {k: v for k, v in os.environ.items() if k != "DVC_ROOT"} | {"MLFLOW_DISABLE_TELEMETRY": "true"}
-    start = time.perf_counter()
-    proc = subprocess.Popen(args, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{' '.join(args)} failed:\n{proc.stderr.read().decode()[-3000:]}")
-    return seconds, usage.ru_maxrss / 1024
 
 
 def main() -> None:

@@ -1,0 +1,23 @@
+"""What every benchmark measures: one command in its own process, its wall time and peak RSS."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+CHURN = str(Path(sys.executable).parent / "churn")
+
+
+def run(args: list[str], cwd: Path) -> tuple[float, float]:
+    """(seconds, peak RSS in MB) of one command; its failure stops the benchmark with its stderr."""
+    env = {k: v for k, v in os.environ.items() if k != "DVC_ROOT"} | {"MLFLOW_DISABLE_TELEMETRY": "true"}
+    start = time.perf_counter()
+    proc = subprocess.Popen(args, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{' '.join(args)} failed:\n{proc.stderr.read().decode()[-3000:]}")
+    return seconds, usage.ru_maxrss / 1024
