@@ -64,19 +64,19 @@ def scoring_inputs(
     rates = campaign_inputs.rates(root, params)
     uplift_model, policy = planning_policy(root, params.score.policy, rates)
     return ScoringInputs(
-        model,
-        identity,
-        cutoff,
-        newest,
-        snapshot,
-        probability,
-        requested,
-        duplicates,
-        counts["rows_rejected"] if counts else 0,
-        inputs.contacts(root),
-        rates,
-        uplift_model,
-        policy,
+        model=model,
+        identity=identity,
+        cutoff=cutoff,
+        newest=newest,
+        snapshot=snapshot,
+        probability=probability,
+        requested=requested,
+        duplicate_ids=duplicates,
+        rejected_rows=counts["rows_rejected"] if counts else 0,
+        contacts=inputs.contacts(root),
+        rates=rates,
+        uplift_model=uplift_model,
+        policy=policy,
     )
 
 
