@@ -167,19 +167,19 @@ def plan_with_reasons(
         return choose(frame, params.actions, contacted, pending if optimistic else None, group, rates, uplift)
 
     for _ in range(MAX_PLAN_ROUNDS):
-        chosen = plan(optimistic=True)
-        need = np.flatnonzero(pending & chosen.chosen())
+        choice = plan(optimistic=True)
+        need = np.flatnonzero(pending & choice.chosen())
         if len(need) == 0:
-            return describe(frame, params.actions, chosen, contacted), _stack(explained)
+            return describe(frame, params.actions, choice, contacted), _stack(explained)
         explain(need)
     # Still moving: plan without optimism, then explain whoever was chosen.
-    chosen = plan(optimistic=False)
-    need = np.flatnonzero(pending & chosen.chosen())
+    choice = plan(optimistic=False)
+    need = np.flatnonzero(pending & choice.chosen())
     if len(need):
         explain(need)
         # Same plan (those rows' reasons gate nothing they could get); the reason text gains the first reason.
-        chosen = plan(optimistic=False)
-    return describe(frame, params.actions, chosen, contacted), _stack(explained)
+        choice = plan(optimistic=False)
+    return describe(frame, params.actions, choice, contacted), _stack(explained)
 
 
 def _stack(parts: list[pd.DataFrame]) -> pd.DataFrame:
