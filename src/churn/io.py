@@ -197,6 +197,16 @@ def write_text(text: str, path: Path | str) -> None:
         tmp.write_text(text, encoding="utf-8")
 
 
+def write_with_summary(df: pd.DataFrame, targets: list[Path], summary: dict) -> None:
+    """Write `df` to each target, then the summary beside the first with each file's SHA-256
+    (keyed as summary["outputs"] names them): written last, so a run killed between its
+    renames is detected on read."""
+    for target in targets:
+        write_table(df, target)
+    summary["sha256"] = {str(rel): file_sha256(t) for rel, t in zip(summary["outputs"], targets)}
+    write_json(summary, targets[0].with_suffix(".summary.json"))
+
+
 def read_table(
     path: Path | str,
     text_columns: tuple[str, ...] = (),

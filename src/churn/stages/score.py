@@ -1,11 +1,7 @@
-"""Stage `score` and `churn score`: for every customer the risk, the reasons, the value and
-the retention action that pays best under the budget.
-
-Default (the DVC stage): every customer with history in the ingested data, as of its
-newest day, with the local model; writes data/scores/churn_scores.csv and .parquet and
-data/scores/churn_scores.summary.json. `churn score` can instead score another
-transactions file, a customer list, an earlier as-of day, or a model from MLflow.
-"""
+"""Stage `score` and `churn score`: per customer the risk, the reasons, the value and the
+retention action that pays best under the budget (data/scores/churn_scores.csv, .parquet and
+.summary.json). `churn score` can score another transactions file, a customer list, an
+earlier as-of day or a model from MLflow instead."""
 
 from __future__ import annotations
 
@@ -34,8 +30,9 @@ def run(
     progress: bool = True,
 ) -> dict:
     got = scoring_inputs(root, params, transactions=transactions, customers=customers, as_of=as_of, model_uri=model_uri)
-    model, horizon = got.model, params.churn.horizon_days
-    ranking = choose_ranking(model, got.identity["skill"], params.score.without_skill, got.snapshot, horizon)
+    ranking = choose_ranking(
+        got.model, got.identity["skill"], params.score.without_skill, got.snapshot, params.churn.horizon_days
+    )
     by_model = ranking.by == "model"
     scored = score_table(
         got.snapshot,
@@ -48,13 +45,11 @@ def run(
         rates=got.rates,
         uplift_model=got.uplift_model,
         progress=progress,
-        ranked_by=model_label(got.identity, model) if by_model else "bgnbd",
+        ranked_by=model_label(got.identity, got.model) if by_model else "bgnbd",
     )
 
     got = dataclasses.replace(got, snapshot=None)  # the table holds what is written: free the snapshot first
     targets = [output] if output else [root / layout.SCORES_CSV, root / layout.SCORES_PARQUET]
-    for target in targets:
-        io.write_table(scored.table, target)
     summary = score_summary(
         scored,
         params,
@@ -63,11 +58,9 @@ def run(
         rejected_transaction_rows=got.rejected_rows,
         outputs=io.project_relative(targets, root),
         success_rates=got.rates.sources if got.rates else None,
-        model=model_facts(got.identity, model),
+        model=model_facts(got.identity, got.model),
         ranking={"by": ranking.by, "planned": ranking.plan, "why": ranking.why},
         policy=got.policy,
     )
-    # Written last, with each file's digest: a run killed between its renames is detected on read.
-    summary["sha256"] = {str(rel): io.file_sha256(t) for rel, t in zip(summary["outputs"], targets)}
-    io.write_json(summary, targets[0].with_suffix(".summary.json"))
+    io.write_with_summary(scored.table, targets, summary)
     return {**summary, "warnings": as_of_warnings(got.cutoff, got.newest)}  # said, not stored in the files
