@@ -120,3 +120,38 @@ def test_a_dataset_directory_has_one_fingerprint_of_its_names_and_bytes(tmp_path
     assert path_sha256(data) == first
     (data / "y.parquet").write_bytes(b"deg")
     assert path_sha256(data) != first
+
+
+CSV_BODIES = {
+    "plain": b"id,amount,when\n00123,1.50,2024-01-01\n7, x ,\n",
+    "quoted": b'id,note\n1,"a, b"\n2,"say ""hi"""\n3,""\n',
+    "quoted newline": b'id,note\n1,"two\nlines"\n2,x\n',
+    "byte order mark": b"\xef\xbb\xbfid,amount\n1,2\n",
+    "CRLF": b"id,amount\r\n1,2\r\n3,4\r\n",
+    "no final newline": b"id,amount\n1,2",
+    "blank lines": b"id,amount\n\n1,2\n\n3,4\n",
+    "short row": b"id,amount,extra\n1,2\n3,4,5\n",
+    "header only": b"id,amount\n",
+    "unnamed column": b"id,,amount\n1,2,3\n",
+}
+
+
+@pytest.mark.parametrize("name", CSV_BODIES)
+def test_every_column_as_text_reads_what_pandas_reads(tmp_path, name):
+    """all_text: Arrow reads a CSV as pandas would with every column as text (empty fields
+    missing), or hands the file to pandas; either way the frame is the same."""
+    file = tmp_path / "t.csv"
+    file.write_bytes(CSV_BODIES[name])
+    got = io.read_table(file, all_text=True)
+    expected = pd.read_csv(file, dtype="string", keep_default_na=False, na_values=[""])
+    pd.testing.assert_frame_equal(got, expected)
+    assert all(isinstance(t, pd.StringDtype) for t in got.dtypes)
+
+
+def test_arrow_reads_the_plain_files_itself(tmp_path):
+    file = tmp_path / "t.csv"
+    file.write_bytes(CSV_BODIES["plain"])
+    fast = io._read_csv_as_text(file, ",", "utf-8")
+    assert fast is not None and fast["id"].tolist() == ["00123", "7"]  # text as written, not 123
+    file.write_bytes(CSV_BODIES["short row"])
+    assert io._read_csv_as_text(file, ",", "utf-8") is None  # pandas fills the short row; Arrow would refuse it

@@ -7,6 +7,7 @@ so an interrupted run leaves the previous good output untouched.
 from __future__ import annotations
 
 import contextlib
+import csv
 import hashlib
 import json
 import os
@@ -214,10 +215,13 @@ def read_table(
     delimiter: str = ",",
     encoding: str = "utf-8",
     source: str | None = None,
+    all_text: bool = False,
 ) -> pd.DataFrame:
     """Read CSV or Parquet; `text_columns` are read as text so "00017" stays "00017".
 
     `source` is the name used in error messages (the path as the user wrote it).
+    `all_text`: every CSV column as text, exactly as written (empty fields missing), for
+    tables that are typed by their validation.
     """
     path = Path(path)
     name = source or str(path)
@@ -235,11 +239,13 @@ def read_table(
     if path.suffix in {".csv", ".txt", ".tsv"}:
         if path.stat().st_size == 0:
             raise InputError(name, "the file is empty (expected a header row and data)")
+        if all_text and (fast := _read_csv_as_text(path, delimiter, encoding)) is not None:
+            return fast
         try:
             return pd.read_csv(
                 path,
                 sep=delimiter,
-                dtype={c: "string" for c in text_columns},
+                dtype="string" if all_text else {c: "string" for c in text_columns},
                 keep_default_na=False,
                 na_values=[""],
                 encoding=encoding,
@@ -259,6 +265,39 @@ def read_table(
         except pd.errors.ParserError as exc:
             raise InputError(name, f"not a well-formed CSV file ({exc})") from None
     raise InputError(name, "unsupported file type (expected .csv or .parquet)")
+
+
+def _read_csv_as_text(path: Path, delimiter: str, encoding: str) -> pd.DataFrame | None:
+    """Every column as text, read by Arrow's multithreaded parser (two to three times faster
+    than pandas' on large files, in less memory), or None where Arrow would not read the file
+    as pandas does (ragged rows, an unnamed or repeated column, bytes that do not decode):
+    pandas then reads it, and words any error."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    try:
+        with path.open(encoding=encoding, newline="") as fh:
+            names = next(csv.reader(fh, delimiter=delimiter), [])
+        names = [names[0].removeprefix("\ufeff"), *names[1:]] if names else []
+        if not names or "" in names or len(set(names)) < len(names):
+            return None
+        table = pcsv.read_csv(
+            path,
+            read_options=pcsv.ReadOptions(encoding=encoding),
+            parse_options=pcsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
+            convert_options=pcsv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.large_string()),
+                null_values=[""],
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+            ),
+        )
+    except (pa.ArrowException, ValueError, UnicodeError, LookupError, csv.Error):
+        return None
+    if table.column_names != names:
+        return None
+    text = pd.StringDtype("pyarrow")
+    return table.to_pandas(types_mapper=lambda t: text if pa.types.is_large_string(t) else None, self_destruct=True)
 
 
 def _as_text(col: pd.Series) -> pd.Series:

@@ -17,6 +17,7 @@ import yaml
 from churn.cli import main
 from churn.data.validation import validate_transactions
 from churn.errors import InputError
+from churn.inputs import raw
 from tests.conftest import ROOT
 
 HEADER = "order_id,customer_id,timestamp,amount,status\n"
@@ -211,6 +212,24 @@ def test_row_numbers_count_blank_lines(tmp_path, monkeypatch, capsys):
         "churn ingest: error: data/raw/tx.csv, row 6, column 'amount': not a number, got 'x' (1 bad row(s) in all; "
         "set data.on_bad_rows: quarantine to set them aside instead)\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "records", "blank"),
+    [
+        ("a,b\n1,2\n3,4\n", 2, False),  # one line per record: settled by counting newlines
+        ("a,b\n1,2\n3,4", 2, False),  # no newline at the end
+        ("a,b\r\n1,2\r\n", 1, False),
+        ('a,b\n"1\n1",2\n', 1, False),  # a quoted newline: more lines than records, then searched
+        ("a,b\n1,2\n\n3,4\n", 2, True),
+        ("a,b\r\n1,2\r\n\r\n", 1, True),
+        ("a,b\n1,2\n\n", 1, True),
+    ],
+)
+def test_blank_lines_are_found_by_count_or_search(tmp_path, text, records, blank):
+    file = tmp_path / "t.csv"
+    file.write_bytes(text.encode())
+    assert raw._has_blank_line(file, records) is blank
 
 
 def test_daylight_saving_hours_are_resolved_not_rejected(params):

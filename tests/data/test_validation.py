@@ -2,6 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from churn.data import validation
 from churn.data.validation import validate_contacts, validate_customers, validate_events, validate_transactions
 from churn.errors import InputError
 
@@ -150,3 +151,39 @@ def test_duplicates_and_order_match_a_plain_pandas_reference(params, drop_duplic
     pd.testing.assert_frame_equal(got.table, expected)
     assert got.counts["rows_duplicate_dropped"] == int(drop.sum()) > (0 if drop_duplicates != "never" else -1)
     assert got.counts["possible_repeats"] == int((dup & ~drop).sum())
+
+
+# Fast paths: Arrow parses a column of plain values; anything it refuses is left to pandas. Where
+# Arrow accepts, it must give exactly what pandas gives.
+ODD_TIMESTAMPS = [
+    "2024-03-01", "2024-03-01T10", "2024-03-01 10:00", "2024-03-01T10:00:00.5", "2024-03-01T10:00:00.123456789",
+    "2024-3-1", "2024-03-01T24:00:00", "2024-03-01T23:59:60", "2024-02-30", "20240301", "2024-03", "2024",
+    "9999-12-31", "0001-01-01", "1900-01-01", "2024-03-01t10:00", "2024-03-01T10:00:00,5", "2024-03-01T10:0",
+    "2024-03-01T10:00:00Z", "2024-03-01T10:00:00+01", "2024-03-01T10:00:00-0", " 2024-03-01", "2024-03-01 ",
+]  # fmt: skip
+ODD_NUMBERS = [
+    "1,5", "5.", ".5", "+5", "1e5", "inf", "-Infinity", "nan", "0x1p3", "1_0", "5 5", "-0", "-0.0", "00012.50",
+    "1e400", "1e-400", "12345678901234567890", "0.1e", "e5", ".", "-", " 7 ",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("value", ODD_TIMESTAMPS)
+def test_the_arrow_timestamp_parser_accepts_a_subset_of_pandas_with_the_same_instants(value):
+    values = pd.Series([value, "2024-01-01"], dtype="string")
+    fast = validation._plain_iso(values)
+    if fast is not None:  # else pandas parses the column, as it always did
+        assert fast.tolist() == pd.to_datetime(values, format="ISO8601", errors="coerce").tolist()
+
+
+def test_plain_iso_timestamps_take_the_fast_path():
+    plain = pd.Series(["2024-03-01", "2024-03-01 10:00", "2024-03-01T10:00:00.25", None], dtype="string")
+    assert validation._plain_iso(plain).tolist()[:3] == pd.to_datetime(plain[:3], format="ISO8601").tolist()
+    assert validation._plain_iso(pd.Series(["2024-03-01", "2024-03-01Z"], dtype="string")) is None
+
+
+@pytest.mark.parametrize("value", ODD_NUMBERS)
+def test_amounts_parse_as_pandas_parses_them_whichever_parser_runs(value):
+    got = validation._numbers(pd.Series([value, "1"], dtype="string"))
+    expected = pd.to_numeric(pd.Series([value, "1"], dtype="string").str.strip(), errors="coerce").astype("float64")
+    assert got.tolist() == pytest.approx(expected.tolist(), nan_ok=True)
+    assert list(np.signbit(got)) == list(np.signbit(expected))

@@ -60,7 +60,7 @@ def with_clock(data: DataSettings, today: dt.date | None = None) -> DataSettings
 def _read_local(root: Path, key: str, path: str, name: str, data: DataSettings) -> Validated:
     file = resolve(root, path, key)
     text = (data.columns.customer_id,) if name == "transactions" else ("customer_id",)
-    raw = io.read_table(file, text, delimiter=data.delimiter, encoding=data.encoding, source=path)
+    raw = io.read_table(file, text, delimiter=data.delimiter, encoding=data.encoding, source=path, all_text=True)
     if file.suffix in {".csv", ".txt", ".tsv"}:
         raw = _csv_rows(file, raw, data, path)
     return VALIDATORS[name](raw, data, path)
@@ -70,8 +70,17 @@ _BLANK_LINE = (b"\n\n", b"\n\r\n")
 _CHUNK = 1 << 24
 
 
-def _has_blank_line(file: Path) -> bool:
-    """Whether the file holds an empty line (read in chunks: files can be large)."""
+def _has_blank_line(file: Path, records: int) -> bool:
+    """Whether the file holds an empty line (read in chunks: files can be large). A file of
+    exactly one line per record plus the header has none: counting newlines settles the
+    common case several times faster than searching for an empty line."""
+    lines, last = 0, b""
+    with file.open("rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
+    if lines + (last not in (b"\n", b"")) == records + 1:
+        return False
     tail = b""
     with file.open("rb") as fh:
         while chunk := fh.read(_CHUNK):
@@ -86,7 +95,7 @@ def _csv_rows(file: Path, raw: pd.DataFrame, data: DataSettings, source: str) ->
     """The CSV header as written (pandas renames a repeated column name to "name.1": refused
     here, naming it), and, when the file has blank lines (which pandas skips but a
     spreadsheet shows), each row's spreadsheet row number as the index `row`."""
-    blank = _has_blank_line(file)
+    blank = _has_blank_line(file, len(raw))
     numbers: list[int] = []
     header: list[str] | None = None
     try:
