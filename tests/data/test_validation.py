@@ -187,3 +187,29 @@ def test_amounts_parse_as_pandas_parses_them_whichever_parser_runs(value):
     expected = pd.to_numeric(pd.Series([value, "1"], dtype="string").str.strip(), errors="coerce").astype("float64")
     assert got.tolist() == pytest.approx(expected.tolist(), nan_ok=True)
     assert list(np.signbit(got)) == list(np.signbit(expected))
+
+
+def test_typed_timestamps_are_taken_as_they_are_not_reparsed_as_text(params):
+    """A Parquet file's timestamps: naive ones are wall-clock times in data.timezone, zoned ones
+    instants, exactly as the same values written as text; data.timestamp_format (for text)
+    does not apply to them."""
+    text = ["2024-03-01 10:00:00", "2024-10-27 02:30:00", "2100-01-01 00:00:00"]
+    settings = params.data.model_copy(
+        update={
+            "exclude_status": [],
+            "timezone": "Europe/Berlin",
+            "on_bad_rows": "quarantine",
+            "max_date": "2030-01-01",
+        }
+    )
+
+    def table(timestamps, **update):
+        frame = pd.DataFrame({"customer_id": ["1", "2", "3"], "timestamp": timestamps, "amount": [1.0, 2.0, 3.0]})
+        return validate_transactions(frame, settings.model_copy(update=update), "t.parquet")
+
+    as_text = table(pd.Series(text, dtype="string"))
+    naive = table(pd.to_datetime(pd.Series(text)), timestamp_format="%d/%m/%Y")
+    pd.testing.assert_frame_equal(naive.table, as_text.table)
+    assert naive.rejected["reason"].str.startswith("timestamp: outside").tolist() == [True]
+    zoned = table(pd.to_datetime(pd.Series(text)).dt.tz_localize("Europe/Berlin", ambiguous=[True, True, True]))
+    pd.testing.assert_frame_equal(zoned.table, as_text.table)

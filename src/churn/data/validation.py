@@ -195,9 +195,13 @@ def _timestamps(
     mask of dates outside [lo, hi). Parsed at microseconds first, so 9999-12-31 or
     0001-01-01 are dates out of range, never an overflow."""
     lo, hi = bounds
-    plain = _plain_iso(values) if fmt is None else None
-    if plain is not None:
-        utc = _localize(plain, timezone).dt.tz_convert("UTC").dt.tz_localize(None)
+    if pd.api.types.is_datetime64_any_dtype(values):  # typed already (Parquet): instants, or wall-clock times
+        instants = values.dt.tz_convert("UTC") if values.dt.tz is not None else _localize(values, timezone)
+    else:
+        plain = _plain_iso(values) if fmt is None else None
+        instants = None if plain is None else _localize(plain, timezone)
+    if instants is not None:
+        utc = instants.dt.tz_convert("UTC").dt.tz_localize(None)
         far = utc.notna() & ((utc < lo) | (utc >= hi))
         return utc.mask(far).astype("datetime64[ns]"), far
     text = _strip(values)
