@@ -19,11 +19,17 @@ peak RSS of the process.
   with labels, as the features stage builds them), beside the same RFM references.
 
 The RFM results of ours and of the SQL are compared before the table is printed.
+
+Then the whole command a user runs, `churn features --transactions <file> --cutoffs <six>
+--output`, in its own process (imports, reading and checking the file as ingest does, the
+features, writing Parquet), beside the SQL reference as a whole process too (six cutoffs, to
+Parquet), with the ratio.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import statistics
@@ -240,6 +246,8 @@ def main() -> None:
                 t_mine, t_ref = statistics.median(r[0] for r in mine), statistics.median(r[0] for r in theirs)
                 table.append((layout, label, t_mine, max(r[1] for r in mine), t_ref, max(r[1] for r in theirs)))
 
+        whole = whole_command(Path(tmp), by_time, six)
+
     print(
         f"\nFeatures on {facts['rows']:,} transactions of {facts['customers']:,} customers; "
         f"one cutoff = {newest[:10]}, six = {', '.join(c[:10] for c in six)}; median of {args.repeats}\n"
@@ -250,6 +258,36 @@ def main() -> None:
         print(
             f"| {layout} | {label} | {t_mine:.2f} | {rss_mine:.0f} | {t_ref:.2f} | {rss_ref:.0f} | {t_mine / t_ref:.2f} |"
         )
+
+    ours, reference = whole
+    print(
+        "\nThe whole command a user runs, each in its own process (imports, reading and checking the "
+        "file, the six cutoffs, writing Parquet):\n"
+    )
+    print("| command | seconds | peak RSS MB |")
+    print("|---|---:|---:|")
+    print(f"| churn features --transactions (time order) --cutoffs (six) --output | {ours[0]:.1f} | {ours[1]:.0f} |")
+    print(f"| DuckDB SQL reference (RFM at the six cutoffs, to Parquet) | {reference[0]:.1f} | {reference[1]:.0f} |")
+    print(f"\nratio {ours[0] / reference[0]:.2f}; goal: within 1.5x of the reference.")
+
+
+def whole_command(root: Path, path: Path, cutoffs: list[str]) -> tuple[tuple[float, float], tuple[float, float]]:
+    """`churn features --transactions` on the time-ordered file (read, validated as ingest
+    does, every feature and label at the six cutoffs, written), beside the SQL reference as a
+    whole process too: (seconds, peak RSS MB) of each."""
+    from measure import CHURN, run  # benchmarks/ is on sys.path when a script runs
+
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    params["data"].update(exclude_status=[])  # the prepared file has no status column
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    as_of = [(dt.datetime.fromisoformat(c) - dt.timedelta(days=1)).date().isoformat() for c in cutoffs]
+    ours = run(
+        [CHURN, "features", "--transactions", str(path), "--cutoffs", ",".join(as_of), "--output", "whole.parquet"],
+        root,
+    )
+    copy = f"COPY ({sql_cross(str(path), cutoffs)}) TO 'reference.parquet' (FORMAT parquet, COMPRESSION zstd)"
+    reference = run([sys.executable, "-c", f"import duckdb; duckdb.connect().execute({copy!r})"], root)
+    return ours, reference
 
 
 def _check(label: str, mine: dict, theirs: dict) -> None:

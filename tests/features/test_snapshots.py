@@ -5,7 +5,7 @@ import pytest
 
 from churn.features import attributes, behaviour, engagement, rfm, rhythm, season
 from churn.features.segments import RFM_COLUMNS
-from churn.features.snapshots import build_snapshots, feature_columns
+from churn.features.snapshots import build_snapshots, feature_columns, snapshot_summary
 from churn.timeline import cutoff_for_as_of, plan_cutoffs, scoring_cutoff
 from tests.conftest import tx_frame
 
@@ -228,3 +228,19 @@ def test_money_is_summed_exactly():
     a = snapshot(rows).loc["A"]
     assert a["monetary_total"] == 0.6 and a["monetary_30d"] == 0.6
     assert a["monetary_mean"] == pytest.approx(0.2)
+
+
+def test_summary_counts_match_a_plain_pandas_count():
+    """Active and lapsed rows and the active rows' label share per split (missing labels not
+    counted; a split whose labels are all missing has no rate)."""
+    snaps = pd.DataFrame(
+        {
+            "split": pd.array(["train", "train", "train", "test", "test", "score"], dtype="string"),
+            "is_active": [True, True, False, True, False, True],
+            "churned": pd.array([1, 0, 1, None, 1, None], dtype="Int8"),
+        }
+    )
+    summary = snapshot_summary(snaps, None, [("custom", pd.Timestamp("2024-01-02"))], pd.Timestamp("2024-03-01"))
+    assert summary["rows"] == {"train": 2, "test": 1, "score": 1}
+    assert summary["lapsed_rows"] == {"train": 1, "test": 1, "score": 0}
+    assert summary["churn_rate"] == {"train": 0.5, "test": None, "score": None}

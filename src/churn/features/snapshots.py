@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import ibis
+import numpy as np
 import pandas as pd
 
 from churn.features import activity, attributes, behaviour, engagement, rfm, rhythm, season
@@ -153,7 +154,7 @@ def snapshot_frame(out: pd.DataFrame, cutoffs: Sequence[tuple[str, pd.Timestamp]
     """The rows of snapshot_table as build_snapshots returns them: typed, sorted, with
     the split and the RFM scores."""
     split_of = _splits(cutoffs)
-    out = out.copy()
+    out = out.copy(deep=False)  # columns are replaced, never changed in place: the caller's frame stays as it was
     out["cutoff"] = out["cutoff"].astype("datetime64[ns]")
     out.insert(0, "split", out["cutoff"].map(split_of).astype("string"))
     out["customer_id"] = out["customer_id"].astype("string")
@@ -183,14 +184,22 @@ def snapshot_summary(
 ) -> dict:
     """Active rows, lapsed rows and the active rows' label share per split, and the cutoffs: the plan's (train, skipped, test,
     score) or, for as-of days given by hand, those days and the last day with labels."""
-    active = snaps[snaps["is_active"]]
-    splits = list(dict.fromkeys(snaps["split"]))
+    # Counted per split code rather than by filtering the frame: snapshots run to millions of rows.
+    codes, splits = pd.factorize(snaps["split"], sort=False)  # in order of appearance
+    active = snaps["is_active"].to_numpy(bool)
+    per_split = len(splits)
+    labels = snaps["churned"].to_numpy("float64", na_value=np.nan)
+    known = active & ~np.isnan(labels)
+    n_known = np.bincount(codes[known], minlength=per_split)
+    churned = np.bincount(codes[known], weights=labels[known], minlength=per_split)
+    n_active = np.bincount(codes[active], minlength=per_split)
     summary = {
-        "rows": {s: int((active["split"] == s).sum()) for s in splits},
-        "lapsed_rows": {s: int(((snaps["split"] == s) & ~snaps["is_active"]).sum()) for s in splits},
+        "rows": {s: int(n) for s, n in zip(splits, n_active)},
+        "lapsed_rows": {s: int(n) for s, n in zip(splits, np.bincount(codes[~active], minlength=per_split))},
         "churn_rate": {
-            s: None if g["churned"].isna().all() else round(float(g["churned"].mean()), 6)
-            for s, g in active.groupby("split", sort=False)
+            s: None if k == 0 else round(float(c / k), 6)
+            for s, k, c, a in zip(splits, n_known, churned, n_active)
+            if a > 0  # a split without active rows has no rate at all
         },
     }
     if plan is None:
