@@ -213,3 +213,15 @@ def test_typed_timestamps_are_taken_as_they_are_not_reparsed_as_text(params):
     assert naive.rejected["reason"].str.startswith("timestamp: outside").tolist() == [True]
     zoned = table(pd.to_datetime(pd.Series(text)).dt.tz_localize("Europe/Berlin", ambiguous=[True, True, True]))
     pd.testing.assert_frame_equal(zoned.table, as_text.table)
+
+
+def test_strip_matches_pandas_and_copies_nothing_without_spaces():
+    rng = np.random.default_rng(3)
+    pieces = ["a", "é", "1", " ", "\t", "\u00a0", "\u3000", "x y", ""]
+    values = ["".join(rng.choice(pieces, rng.integers(0, 4))) for _ in range(3000)]
+    text = pd.Series(values, dtype="string").mask(rng.random(3000) < 0.1)
+    for chunk in (text, text.iloc[7:1500], text.str.strip()):
+        got = validation._strip(chunk)
+        pd.testing.assert_series_equal(got, chunk.str.strip())
+    clean = pd.Series(["a", "b c", None, ""], dtype="string")
+    assert validation._strip(clean) is not None and validation._strip(clean).array is clean.array

@@ -333,10 +333,35 @@ def _strip(values: pd.Series) -> pd.Series:
     if not isinstance(text.array, pd.arrays.ArrowStringArray):
         return text.str.strip()
     arr = pa.array(text.array)
+    if not any(_may_have_edge_space(chunk) for chunk in getattr(arr, "chunks", [arr])):
+        return text
     trimmed = pc.utf8_trim_whitespace(arr)
     if pc.all(pc.equal(arr, trimmed)).as_py() in (True, None):
         return text
     return pd.Series(pd.arrays.ArrowStringArray(trimmed), index=text.index, name=text.name)
+
+
+_ASCII_SPACE = np.zeros(256, dtype=bool)
+_ASCII_SPACE[[9, 10, 11, 12, 13, 28, 29, 30, 31, 32]] = True  # white space below 128 (a superset, to be safe)
+_ASCII_SPACE[128:] = True  # a multi-byte character might be a Unicode space: look closer
+
+
+def _may_have_edge_space(chunk: pa.Array) -> bool:
+    """Whether any value of a chunk of text starts or ends with a byte that could be white
+    space: read from the chunk's buffers, without building a single string."""
+    if len(chunk) == 0 or chunk.null_count == len(chunk):
+        return False
+    _, offsets, data = chunk.buffers()
+    width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+    bounds = np.frombuffer(offsets, dtype=width, count=len(chunk) + 1, offset=chunk.offset * np.dtype(width).itemsize)
+    starts, ends = bounds[:-1], bounds[1:]
+    present = ends > starts  # empty strings and nulls have no edges
+    if chunk.null_count:
+        present &= chunk.is_valid().to_numpy(zero_copy_only=False)
+    if not present.any():
+        return False
+    raw = np.frombuffer(data, dtype=np.uint8)
+    return bool(_ASCII_SPACE[raw[starts[present]]].any() or _ASCII_SPACE[raw[ends[present] - 1]].any())
 
 
 def _row_numbers(raw: pd.DataFrame) -> pd.Index:
@@ -414,7 +439,9 @@ def _finish(
     warnings = []
     if "status" in good.columns and settings.exclude_status:
         status = good["status"]  # stripped with the other text columns
-        filtered = status.str.lower().isin(excluded(settings)).fillna(False)
+        codes, values = pd.factorize(status)  # a handful of statuses: compare each once, not every row
+        hit = np.append(pd.Series(values, dtype="string").str.lower().isin(excluded(settings)).to_numpy(bool), False)
+        filtered = pd.Series(hit[codes], index=good.index)  # code -1 (missing) reads the appended False
         if not filtered.any():
             top = status.value_counts(dropna=True).rename_axis("value").reset_index()
             top = top.sort_values(["count", "value"], ascending=[False, True], kind="stable").head(5)
