@@ -244,3 +244,16 @@ def test_summary_counts_match_a_plain_pandas_count():
     assert summary["rows"] == {"train": 2, "test": 1, "score": 1}
     assert summary["lapsed_rows"] == {"train": 1, "test": 1, "score": 0}
     assert summary["churn_rate"] == {"train": 0.5, "test": None, "score": None}
+
+
+def test_snapshot_rows_out_of_order_are_recognised():
+    from churn.features.snapshots import _in_cutoff_and_customer_order
+
+    def frame(cutoffs, ids):
+        return pd.DataFrame({"cutoff": pd.to_datetime(cutoffs), "customer_id": pd.array(ids, dtype="string")})
+
+    assert _in_cutoff_and_customer_order(frame(["2024-01-01", "2024-01-01", "2024-02-01"], ["a", "b", "a"]))
+    assert _in_cutoff_and_customer_order(frame(["2024-01-01", "2024-01-01"], ["Z", "a"]))  # by code point
+    assert not _in_cutoff_and_customer_order(frame(["2024-01-01", "2024-01-01"], ["b", "a"]))
+    assert not _in_cutoff_and_customer_order(frame(["2024-02-01", "2024-01-01"], ["a", "b"]))
+    assert not _in_cutoff_and_customer_order(frame(["2024-01-01", "2024-01-01"], ["a", "a"]))  # a repeat is not order

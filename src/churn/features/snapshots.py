@@ -16,6 +16,8 @@ from collections.abc import Sequence
 import ibis
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from churn.features import activity, attributes, behaviour, engagement, rfm, rhythm, season
 from churn.features.history import Window, aggregates_by_cutoff
@@ -115,7 +117,10 @@ def build_snapshots(
         active_only=active_only,
     )
     # Arrow, then pandas: much faster than Ibis's own pandas conversion for millions of rows.
-    return snapshot_frame(con.to_pyarrow(expr).to_pandas(), cutoffs)
+    # Sorted while still Arrow: the sorted copy replaces the unsorted one before pandas sees
+    # it, instead of a pandas frame and its sorted copy side by side.
+    table = con.to_pyarrow(expr).sort_by([("cutoff", "ascending"), ("customer_id", "ascending")])
+    return snapshot_frame(table.to_pandas(self_destruct=True), cutoffs)
 
 
 def snapshot_table(
@@ -166,11 +171,26 @@ def snapshot_frame(out: pd.DataFrame, cutoffs: Sequence[tuple[str, pd.Timestamp]
             out[col] = out[col].astype("float64")
     if LABEL in out.columns:
         out[LABEL] = out[LABEL].astype("Int8" if out[LABEL].isna().any() else "int8")
-    out = out.sort_values(["cutoff", "customer_id"], kind="stable").reset_index(drop=True)
+    if not _in_cutoff_and_customer_order(out):  # build_snapshots sorts them; Spark's rows come as they come
+        out = out.sort_values(["cutoff", "customer_id"], kind="stable")
+    out = out.reset_index(drop=True)
     out = out.join(rfm_scores(out))
     features = sorted(feature_columns(out))
     label = [LABEL] if LABEL in out.columns else []
     return out[list(IDENTIFIERS) + features + list(RFM_COLUMNS) + label]
+
+
+def _in_cutoff_and_customer_order(frame: pd.DataFrame) -> bool:
+    """Whether rows are sorted by cutoff, then customer id (text by code point, as pandas sorts it)."""
+    if len(frame) < 2:
+        return True
+    cutoff = frame["cutoff"].to_numpy()
+    later, same = cutoff[1:] > cutoff[:-1], cutoff[1:] == cutoff[:-1]
+    if not (later | same).all():
+        return False
+    ids = pa.array(frame["customer_id"].astype("string").array)
+    increasing = pc.fill_null(pc.greater(ids[1:], ids[:-1]), False).to_numpy(zero_copy_only=False)
+    return bool((later | increasing).all())
 
 
 def feature_columns(snapshots: pd.DataFrame) -> list[str]:
