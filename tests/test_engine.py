@@ -11,6 +11,7 @@ import pytest
 from churn.config import SparkSettings, parse_params
 from churn.engine import local_cores, session_config
 from churn.errors import ChurnError
+from tests.conftest import ROOT
 
 
 def test_engine_defaults_to_duckdb_and_names_a_bad_value(raw_params):
@@ -83,3 +84,21 @@ def test_csv_inputs_with_engine_spark_take_the_single_node_ingest_without_pyspar
         "assert on_spark(params, 'data/raw/transactions.parquet')\n"
     )
     run_in_fresh_python(code)
+
+
+def test_duckdb_spills_to_a_private_directory_removed_at_exit(tmp_path):
+    """Not DuckDB's default `.tmp` in the working directory (the project under dvc repro)."""
+    code = (
+        "import os, yaml, churn.engine\n"
+        "from churn.config import parse_params\n"
+        f"os.chdir({str(tmp_path)!r})\n"
+        f"params = parse_params(yaml.safe_load(open({str(ROOT / 'params.yaml')!r})))\n"
+        "con = churn.engine.connect(params)\n"
+        "spill = con.raw_sql(\"SELECT current_setting('temp_directory')\").fetchone()[0]\n"
+        "assert os.path.isdir(spill) and 'churn-duckdb-' in spill, spill\n"
+        f"open({str(tmp_path / 'spill.txt')!r}, 'w').write(spill)\n"
+    )
+    run_in_fresh_python(code)
+    spill = Path((tmp_path / "spill.txt").read_text())
+    assert not spill.exists()  # removed when the process ended
+    assert not (tmp_path / ".tmp").exists()

@@ -35,8 +35,24 @@ def connect(params: Params) -> ibis.BaseBackend:
     """An Ibis backend for params.engine: a fresh embedded DuckDB, or Spark (the session
     is created on first use and shared by later calls in the process)."""
     if params.engine == "duckdb":
-        return ibis.duckdb.connect()
+        return ibis.duckdb.connect(temp_directory=str(_spill_directory()))
     return spark_backend(spark_session(params.spark))
+
+
+_SPILL: list[Path] = []
+
+
+def _spill_directory() -> Path:
+    """Where DuckDB spills what does not fit in memory: a private temporary directory,
+    removed when the process ends, not DuckDB's default `.tmp` in the working directory
+    (the project, under `dvc repro`), which a killed run would leave behind."""
+    if not _SPILL:
+        import atexit
+        import tempfile
+
+        _SPILL.append(Path(tempfile.mkdtemp(prefix="churn-duckdb-")))
+        atexit.register(shutil.rmtree, _SPILL[0], ignore_errors=True)
+    return _SPILL[0]
 
 
 def is_spark(con: ibis.BaseBackend) -> bool:
