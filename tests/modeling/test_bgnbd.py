@@ -137,3 +137,39 @@ def test_fitted_parameters_keep_six_significant_digits_so_every_machine_agrees()
     params = fit(x, t_x, T)
     for value in params.as_dict().values():
         assert value == significant(value)
+
+
+KERNEL_FIT = """
+import numpy as np
+from churn.modeling import bgnbd
+from churn.scoring.value import fit_gamma_gamma
+from tests.modeling.bgnbd_simulation import simulate
+bgnbd.significant = lambda value, digits=6: value  # the raw optimum, before rounding
+sim = simulate(bgnbd.BgNbdParams(0.4, 20.0, 0.7, 3.0), np.floor(np.linspace(60, 500, 20000)), 0, seed=5)
+sim["t_x"] = np.floor(sim["t_x"])
+spend = np.random.default_rng(5).gamma(4.0, 10.0, len(sim))
+print(repr((bgnbd.fit(sim["x"], sim["t_x"], sim["T"]), fit_gamma_gamma(sim["x"].to_numpy(float), spend))))
+"""
+
+
+def test_fits_reach_the_same_optimum_under_every_blas_kernel():
+    """Machines pick different BLAS kernels (OpenBLAS: generic SSE, AVX2, AVX-512), whose sums
+    differ in the last bits; the polished optimum must not (to 1e-10), so that 6 significant
+    digits are the same everywhere."""
+    import os
+    import re
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    found = {}
+    for kernel in ("Prescott", "Haswell", "SkylakeX"):
+        env = {**os.environ, "OPENBLAS_CORETYPE": kernel}
+        proc = subprocess.run([sys.executable, "-c", KERNEL_FIT], cwd=ROOT, env=env, capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+        found[kernel] = [float(v) for v in re.findall(r"=([-0-9.e]+)", proc.stdout)]
+    base = found["Haswell"]
+    assert len(base) == 7
+    for values in found.values():
+        assert values == pytest.approx(base, rel=1e-10)

@@ -133,6 +133,16 @@ def _negll_and_grad(theta: np.ndarray, x, t_x, T, weights, n) -> tuple[float, np
     return -float(np.dot(weights, ll)) / n, grad
 
 
+# Bounds on the log parameters (r, alpha, a, b). When customers show no sign of dropping out
+# the likelihood keeps rising as a and b grow together (the Beta of the dropout probability
+# becomes a point mass): its optimum is at infinity and an optimiser would stop anywhere on
+# that ridge. a is held at MAX_A there, where the Beta is a point mass for every purpose, so
+# the fit is the same on every machine.
+MAX_A = 1e4
+RIDGE_A = 1e3  # an optimiser's a beyond this: on that ridge
+BOUNDS = [(-20.0, 20.0), (-20.0, 20.0), (-20.0, float(np.log(MAX_A))), (-20.0, 20.0)]
+
+
 def fit(x, t_x, T, *, max_iter: int = 500) -> BgNbdParams:
     """Maximum-likelihood BG/NBD parameters for customers' (x, t_x, T).
 
@@ -155,19 +165,76 @@ def fit(x, t_x, T, *, max_iter: int = 500) -> BgNbdParams:
         args=(ux, utx, uT, weights, n),
         jac=True,
         method="L-BFGS-B",
-        bounds=[(-20.0, 20.0)] * 4,
+        bounds=BOUNDS,
         options={"maxiter": max_iter, "ftol": 1e-13, "gtol": 1e-9},
     )
     if not np.isfinite(result.fun):
         raise ValueError(f"BG/NBD fit did not converge: {result.message}")
-    r, alpha, a, b = (significant(float(v)) for v in np.exp(result.x))
+    bounds = BOUNDS
+    if result.x[2] > np.log(RIDGE_A):  # on the ridge to a -> infinity: fit the rest with a held at MAX_A
+        bounds = [*BOUNDS[:2], (BOUNDS[2][1], BOUNDS[2][1]), BOUNDS[3]]
+        start = np.array([*result.x[:2], BOUNDS[2][1], result.x[3] + BOUNDS[2][1] - result.x[2]])  # same b / a
+        result = optimize.minimize(
+            _negll_and_grad,
+            start,
+            args=(ux, utx, uT, weights, n),
+            jac=True,
+            method="L-BFGS-B",
+            bounds=bounds,
+            options={"maxiter": max_iter, "ftol": 1e-15, "gtol": 1e-11},
+        )
+    theta = polish(lambda t: _negll_and_grad(t, ux, utx, uT, weights, n), result.x, bounds)
+    r, alpha, a, b = (significant(float(v)) for v in np.exp(theta))
     return BgNbdParams(r=r, alpha=alpha, a=a, b=b)
 
 
 # Optimisers stop where the floating-point sums of one machine's BLAS kernel say; their last
-# digits differ between x86-64 CPUs. Fitted parameters are kept to 6 significant digits (far
-# below their statistical error), so every output that rests on them is the same on any machine.
+# digits differ between x86-64 CPUs. Fitted parameters are polished to the optimum (polish)
+# and kept to 6 significant digits (far below their statistical error), so every output that
+# rests on them is the same on any machine.
 SIGNIFICANT_DIGITS = 6
+
+
+def polish(fun_and_grad, theta: np.ndarray, bounds: list[tuple[float, float]] | None = None, steps: int = 3):
+    """Newton steps from an optimiser's result to the optimum itself: L-BFGS-B stops where its
+    line search stalls, which depends on the last bits of the machine's sums (about 1e-8 apart
+    between BLAS kernels, enough to change a 6th digit now and then); at the optimum the
+    gradient is zero on every machine. Parameters at a bound stay there; the others take the
+    steps. The Hessian is the central difference of the analytic gradient. A step that does
+    not shrink the gradient, or is not small, is not taken."""
+    theta = np.asarray(theta, dtype=float).copy()
+    free = np.ones(len(theta), dtype=bool)
+    if bounds is not None:
+        low, high = np.array(bounds, dtype=float).T
+        free = (theta > low + 1e-9) & (theta < high - 1e-9)
+    index = np.flatnonzero(free)
+    if not len(index):
+        return theta
+    grad = fun_and_grad(theta)[1]
+    for _ in range(steps):
+        h = 1e-5 * np.maximum(1.0, np.abs(theta))
+        hessian = np.empty((len(index), len(index)))
+        for column, i in enumerate(index):
+            e = np.zeros_like(theta)
+            e[i] = h[i]
+            hessian[:, column] = (fun_and_grad(theta + e)[1][index] - fun_and_grad(theta - e)[1][index]) / (2 * h[i])
+        try:
+            step = np.linalg.solve((hessian + hessian.T) / 2, grad[index])
+        except np.linalg.LinAlgError:
+            break
+        if not np.all(np.isfinite(step)) or np.max(np.abs(step)) > 1e-3:
+            break  # not near a well-defined optimum: keep the optimiser's answer
+        trial = theta.copy()
+        trial[index] -= step
+        new_grad = fun_and_grad(trial)[1]
+        # Judged by the gradient, not the objective: this close to the optimum the objective's
+        # change is below its own rounding, the gradient's is not.
+        if not np.max(np.abs(new_grad[index])) < np.max(np.abs(grad[index])):
+            break
+        theta, grad = trial, new_grad
+        if np.max(np.abs(step)) < 1e-14:
+            break
+    return theta
 
 
 def significant(value: float, digits: int = SIGNIFICANT_DIGITS) -> float:

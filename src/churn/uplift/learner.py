@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from churn.config import UpliftSettings
+from churn.modeling.bgnbd import significant
 
 ACTION_PREFIX = "action="  # the one-hot action columns the effect model sees
 TREATED = "treated"
@@ -204,8 +205,11 @@ def fit_uplift(contacts: pd.DataFrame, features: list[str], settings: UpliftSett
 def _calibration(prediction: np.ndarray, psi: np.ndarray) -> tuple[float, float]:
     """Least-squares slope and intercept of psi on the prediction; slope kept in [0, 1] (a
     negative slope means no usable signal: every customer then gets the mean effect)."""
-    spread = float(np.var(prediction))
+    # numpy's own sums, not np.cov (a BLAS dot product whose last bits depend on the CPU's
+    # kernel), and 6 significant digits kept, as for the BG/NBD parameters: the same on any machine.
+    centred = prediction - prediction.mean()
+    spread = float((centred * centred).mean())
     if spread <= 1e-12:
-        return 0.0, float(psi.mean())
-    slope = float(np.clip(np.cov(prediction, psi, bias=True)[0, 1] / spread, 0.0, 1.0))
-    return slope, float(psi.mean() - slope * prediction.mean())
+        return 0.0, significant(float(psi.mean()))
+    slope = significant(float(np.clip((centred * (psi - psi.mean())).mean() / spread, 0.0, 1.0)))
+    return slope, significant(float(psi.mean() - slope * prediction.mean()))
