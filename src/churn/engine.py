@@ -10,10 +10,13 @@ UI and logs errors only; settings under `spark.config` win over these defaults.
 
 from __future__ import annotations
 
+import atexit
+import functools
 import os
 import re
 import shutil
 import sys
+import tempfile
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,20 +42,14 @@ def connect(params: Params) -> ibis.BaseBackend:
     return spark_backend(spark_session(params.spark))
 
 
-_SPILL: list[Path] = []
-
-
+@functools.cache
 def _spill_directory() -> Path:
     """Where DuckDB spills what does not fit in memory: a private temporary directory,
     removed when the process ends, not DuckDB's default `.tmp` in the working directory
     (the project, under `dvc repro`), which a killed run would leave behind."""
-    if not _SPILL:
-        import atexit
-        import tempfile
-
-        _SPILL.append(Path(tempfile.mkdtemp(prefix="churn-duckdb-")))
-        atexit.register(shutil.rmtree, _SPILL[0], ignore_errors=True)
-    return _SPILL[0]
+    spill = Path(tempfile.mkdtemp(prefix="churn-duckdb-"))
+    atexit.register(shutil.rmtree, spill, ignore_errors=True)
+    return spill
 
 
 def is_spark(con: ibis.BaseBackend) -> bool:

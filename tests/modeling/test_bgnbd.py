@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import importlib.util
+import os
+import re
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -13,6 +17,7 @@ import pytest
 
 from churn.features.rfm import rfm_features
 from churn.modeling import bgnbd
+from tests.conftest import ROOT
 from tests.modeling.bgnbd_simulation import simulate
 
 PUBLISHED = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}  # Fader, Hardie and Lee (2005), weeks
@@ -156,13 +161,6 @@ def test_fits_reach_the_same_optimum_under_every_blas_kernel():
     """Machines pick different BLAS kernels (OpenBLAS: generic SSE, AVX2, AVX-512), whose sums
     differ in the last bits; the polished optimum must not (to 1e-10), so that 6 significant
     digits are the same everywhere."""
-    import os
-    import re
-    import subprocess
-    import sys
-
-    from tests.conftest import ROOT
-
     flags = Path("/proc/cpuinfo").read_text().split() if Path("/proc/cpuinfo").exists() else []
     # Only kernels this CPU can run: a forced AVX-512 kernel on a CPU without it would crash.
     kernels = ["Prescott"] + ["Haswell"] * ("avx2" in flags) + ["SkylakeX"] * ("avx512f" in flags)

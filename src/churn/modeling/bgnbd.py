@@ -159,30 +159,26 @@ def fit(x, t_x, T, *, max_iter: int = 500) -> BgNbdParams:
     # Start from the moment-like guess: rate = repeat purchases per unit of time.
     rate = max(float(np.dot(weights, ux) / np.dot(weights, uT)), 1e-6)
     theta0 = np.log([1.0, 1.0 / rate, 1.0, 1.0])
-    result = optimize.minimize(
-        _negll_and_grad,
-        theta0,
-        args=(ux, utx, uT, weights, n),
-        jac=True,
-        method="L-BFGS-B",
-        bounds=BOUNDS,
-        options={"maxiter": max_iter, "ftol": 1e-13, "gtol": 1e-9},
-    )
-    if not np.isfinite(result.fun):
-        raise ValueError(f"BG/NBD fit did not converge: {result.message}")
-    bounds = BOUNDS
-    if result.x[2] > np.log(RIDGE_A):  # on the ridge to a -> infinity: fit the rest with a held at MAX_A
-        bounds = [*BOUNDS[:2], (BOUNDS[2][1], BOUNDS[2][1]), BOUNDS[3]]
-        start = np.array([*result.x[:2], BOUNDS[2][1], result.x[3] + BOUNDS[2][1] - result.x[2]])  # same b / a
-        result = optimize.minimize(
+
+    def minimize(start: np.ndarray, bounds: list[tuple[float, float]], ftol: float, gtol: float):
+        return optimize.minimize(
             _negll_and_grad,
             start,
             args=(ux, utx, uT, weights, n),
             jac=True,
             method="L-BFGS-B",
             bounds=bounds,
-            options={"maxiter": max_iter, "ftol": 1e-15, "gtol": 1e-11},
+            options={"maxiter": max_iter, "ftol": ftol, "gtol": gtol},
         )
+
+    result = minimize(theta0, BOUNDS, 1e-13, 1e-9)
+    if not np.isfinite(result.fun):
+        raise ValueError(f"BG/NBD fit did not converge: {result.message}")
+    bounds = BOUNDS
+    if result.x[2] > np.log(RIDGE_A):  # on the ridge to a -> infinity: fit the rest with a held at MAX_A
+        bounds = [*BOUNDS[:2], (BOUNDS[2][1], BOUNDS[2][1]), BOUNDS[3]]
+        start = np.array([*result.x[:2], BOUNDS[2][1], result.x[3] + BOUNDS[2][1] - result.x[2]])  # same b / a
+        result = minimize(start, bounds, 1e-15, 1e-11)
     theta = polish(lambda t: _negll_and_grad(t, ux, utx, uT, weights, n), result.x, bounds)
     r, alpha, a, b = (significant(float(v)) for v in np.exp(theta))
     return BgNbdParams(r=r, alpha=alpha, a=a, b=b)
