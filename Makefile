@@ -31,11 +31,13 @@ dev: $(VENV)/.installed-dev
 
 ## run: install, reproduce the pipeline on the configured data, print the headline numbers
 run: install
+	@churn check >/dev/null
 	@dvc repro --quiet
 	@churn summary
 
 ## exp: a DVC experiment with the venv on PATH, e.g. make exp ARGS="-S train.num_leaves=63"
 exp: install
+	@churn check >/dev/null
 	dvc exp run $(ARGS)
 
 ## test: install with the dev and spark extras, lint, and run the whole test suite

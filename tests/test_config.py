@@ -1,3 +1,5 @@
+import time
+
 import pytest
 
 from churn.config import load_params, parse_params
@@ -160,3 +162,26 @@ def test_a_condition_value_stays_small(raw_params):
     condition["value"] = [["x"] * 9] * 9
     with pytest.raises(ChurnError, match=r"value.*not nested lists"):
         parse_params(raw_params)
+
+
+def test_an_alias_is_refused_before_anything_expands_it(tmp_path):
+    # Nine levels of nine aliases: 9**9 items once expanded, which DVC's params reader walks.
+    levels = ["&a0 [x, x, x, x, x, x, x, x, x]"]
+    levels += [f"&a{k} [{', '.join([f'*a{k - 1}'] * 9)}]" for k in range(1, 9)]
+    text = (ROOT / "params.yaml").read_text(encoding="utf-8") + f"\nbomb: [{', '.join(levels)}]\n"
+    path = tmp_path / "params.yaml"
+    path.write_text(text, encoding="utf-8")
+    line = text.count("\n")
+    started = time.perf_counter()
+    with pytest.raises(ChurnError) as err:
+        load_params(path)
+    assert time.perf_counter() - started < 5
+    assert "alias *a0 refused" in str(err.value) and f'"{path}", line {line}' in str(err.value)
+
+
+def test_make_run_checks_params_before_dvc_reads_them():
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    for target in ("run", "exp"):
+        recipe = makefile.split(f"\n{target}: install\n", 1)[1].split("\n\n", 1)[0]
+        commands = [line.strip().lstrip("@") for line in recipe.splitlines()]
+        assert commands[0] == "churn check >/dev/null" and commands[1].startswith("dvc "), commands

@@ -86,6 +86,12 @@ HELP = {
         "Writes reports/kpis.json, reports/report/ and the offline page reports/index.html.",
         "churn report",
     ),
+    "check": (
+        "check params.yaml without running anything",
+        "Reads and validates every key of params.yaml; exit 2 with the key and why when one is wrong.\n"
+        "`make run` calls it before `dvc repro`, which reads params.yaml itself with fewer checks.",
+        "churn check",
+    ),
     "summary": (
         "print the headline metrics and where the outputs are",
         "Reads the outputs of the last `dvc repro`; changes nothing.",
@@ -147,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument(
         "--output", type=Path, help="write scores here (.csv or .parquet); needed with --transactions or --customers"
     )
-    for name in ("report", "summary"):
+    for name in ("report", "summary", "check"):
         _subparser(sub, name)
     return parser
 
@@ -168,6 +174,9 @@ def _run(args: argparse.Namespace) -> dict:
 
     root = project_root()
     params = load_params(root / "params.yaml")
+    if args.command == "check":
+        print(f"{root / 'params.yaml'}: valid")
+        return {}
     if args.command == "summary":
         from churn.summary import headline
 

@@ -379,7 +379,21 @@ def parse_params(raw: Any, source: str = PARAMS_FILE) -> Params:
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
-    """Safe YAML that refuses a key given twice in one mapping (YAML would keep the last silently)."""
+    """Safe YAML that refuses a key given twice in one mapping (YAML would keep the last
+    silently) and any alias (`*name`): DVC walks every alias's expansion each time it reads
+    params.yaml, so a few lines of nested aliases make `dvc status` run for hours."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.events.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(
+                None,
+                None,
+                f"alias *{event.anchor} refused: write the value out (DVC expands every alias when it "
+                "reads params.yaml)",
+                event.start_mark,
+            )
+        return super().compose_node(parent, index)
 
     def construct_mapping(self, node, deep=False):
         seen = set()
@@ -395,7 +409,8 @@ def load_params(path: Path | None = None) -> Params:
     """Read and validate params.yaml (safe YAML: no tags, no code)."""
     path = path or project_root() / PARAMS_FILE
     try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
+        with path.open(encoding="utf-8") as stream:  # a stream, so YAML's messages name the file
+            raw = yaml.load(stream, Loader=_UniqueKeyLoader)
     except FileNotFoundError:
         raise ChurnError(f"{path}: file not found") from None
     except yaml.YAMLError as exc:

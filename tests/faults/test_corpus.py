@@ -133,14 +133,19 @@ CASES = [
         "status rule without a status column", data={"columns": {"status": None}}, rows=GOOD, says=("exclude_status",)
     ),
     Case(
-        "nested condition values (alias bomb)",
-        params={"actions.playbook.0.when.0.value": [["x"] * 9] * 9},
+        "nested condition values",
+        params={"actions.playbook.0.when.0.value": [["x"] * 9 for _ in range(9)]},
         rows=GOOD,
         says=("not nested lists",),
     ),
     Case("transactions outside the project", data={"transactions": "../elsewhere.csv"}, rows=GOOD, says=("outside",)),
     Case("transactions missing", data={"transactions": "data/raw/none.csv"}, rows=GOOD, says=("none.csv",)),
     Case("duplicate params key", raw_params="churn:\n  horizon_days: 90\n  horizon_days: 60\n", says=("horizon_days",)),
+    Case(
+        "YAML alias bomb",
+        raw_params="a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n",
+        says=("params.yaml", "alias *a refused", "line 2"),
+    ),
     Case("python tag in YAML", raw_params="churn: !!python/object/apply:os.system [echo hi]\n", says=("params.yaml",)),
     Case("params not a mapping", raw_params="- just\n- a list\n", says=("params.yaml",)),
     Case("params not YAML", raw_params="churn: [unclosed\n", says=("params.yaml",)),
