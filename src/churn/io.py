@@ -176,7 +176,8 @@ def _write_csv(df: pd.DataFrame, path: Path) -> None:
             empty = (values == "").fillna(False)
             if empty.any():  # copy only the columns that need it: a million rows each
                 df[col] = values.mask(empty)
-    con = duckdb.connect()
+    # COPY streams the rows; a small limit keeps DuckDB from buffering a second copy of them.
+    con = duckdb.connect(config={"memory_limit": CSV_WRITE_MEMORY})
     try:
         con.register("frame", pa.Table.from_pandas(df, preserve_index=False))
         target = str(path).replace("'", "''")
@@ -185,6 +186,9 @@ def _write_csv(df: pd.DataFrame, path: Path) -> None:
         )
     finally:
         con.close()
+
+
+CSV_WRITE_MEMORY = "128MB"
 
 
 def write_json(obj: Any, path: Path | str) -> None:

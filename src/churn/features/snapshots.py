@@ -19,6 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from churn import engine
 from churn.features import activity, attributes, behaviour, engagement, rfm, rhythm, season
 from churn.features.history import Window, aggregates_by_cutoff
 from churn.features.segments import RFM_COLUMNS, rfm_scores
@@ -98,6 +99,7 @@ def build_snapshots(
     events: ibis.Table | None = None,
     customers: ibis.Table | None = None,
     active_only: bool = True,
+    rows_per_query: int | None = None,
 ) -> pd.DataFrame:
     """Snapshots at each (split, cutoff) as one pandas frame, sorted by cutoff and customer.
 
@@ -105,22 +107,42 @@ def build_snapshots(
     categorical), the RFM scores and segment (segments.RFM_COLUMNS, quintiles within
     each cutoff over the rows returned) and, with `horizon_days`, churned (int8; nullable
     Int8 when some label windows are incomplete). `active_only` drops lapsed customers.
+
+    `rows_per_query` (DuckDB only) splits the customers into as many groups as the
+    transactions need to hold at most about that many rows each, and computes one group
+    at a time: every feature is a customer's own, so the rows are the same, and DuckDB's
+    working memory is that of one group (a little more time for reading the inputs again).
     """
-    expr = snapshot_table(
-        tx,
-        cutoffs,
+    options = dict(
         active_days=active_days,
         horizon_days=horizon_days,
         labels_until=labels_until,
-        events=events,
-        customers=customers,
         active_only=active_only,
     )
-    # Arrow, then pandas: much faster than Ibis's own pandas conversion for millions of rows.
+    groups = _customer_groups(con, tx, rows_per_query)
+    tables = []
+    for group in range(groups):
+
+        def of_group(t: ibis.Table | None, group: int = group) -> ibis.Table | None:
+            if t is None or groups == 1:
+                return t
+            return t.filter((t.customer_id.hash() % groups + groups) % groups == group)  # hash may be negative
+
+        expr = snapshot_table(of_group(tx), cutoffs, events=of_group(events), customers=of_group(customers), **options)
+        # Arrow, then pandas: much faster than Ibis's own pandas conversion for millions of rows.
+        tables.append(con.to_pyarrow(expr))
+        engine.release_memory(con)
     # Sorted while still Arrow: the sorted copy replaces the unsorted one before pandas sees
     # it, instead of a pandas frame and its sorted copy side by side.
-    table = con.to_pyarrow(expr).sort_by([("cutoff", "ascending"), ("customer_id", "ascending")])
+    table = pa.concat_tables(tables).sort_by([("cutoff", "ascending"), ("customer_id", "ascending")])
+    del tables
     return snapshot_frame(table.to_pandas(self_destruct=True), cutoffs)
+
+
+def _customer_groups(con: ibis.BaseBackend, tx: ibis.Table, rows_per_query: int | None) -> int:
+    if rows_per_query is None or engine.is_spark(con):  # Spark spills and spreads by itself
+        return 1
+    return max(1, -(-int(tx.count().execute()) // rows_per_query))
 
 
 def snapshot_table(

@@ -100,9 +100,14 @@ def scoring_snapshot(
     )
     if engine.is_spark(con):
         return _spark_snapshot(root, con, tx, cutoffs, options, model, model_uri)
-    snap = build_snapshots(con, tx, cutoffs, **options)
+    snap = build_snapshots(con, tx, cutoffs, **options, rows_per_query=SNAPSHOT_ROWS_PER_QUERY)
     check_features(model.features, feature_columns(snap))
     return snap, None
+
+
+# Scoring a million customers (10.7M transactions) in two groups: DuckDB's peak fell from
+# 1.4 GB to 0.9 GB for 2.7 s more (benchmarks/score.py).
+SNAPSHOT_ROWS_PER_QUERY = 6_000_000
 
 
 _PROBABILITY = "_churn_probability"
