@@ -73,7 +73,7 @@ def scoring_inputs(
         requested=requested,
         duplicate_ids=duplicates,
         rejected_rows=counts["rows_rejected"] if counts else 0,
-        contacts=inputs.contacts(root),
+        contacts=inputs.contacts(root, columns=["customer_id", "timestamp"]),  # who was contacted when
         rates=rates,
         uplift_model=uplift_model,
         policy=policy,

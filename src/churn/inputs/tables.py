@@ -54,7 +54,9 @@ def time_span(con: ibis.BaseBackend, tx: ibis.Table) -> tuple[pd.Timestamp, pd.T
     return pd.Timestamp(span["oldest"]), pd.Timestamp(span["newest"])
 
 
-def contacts(root: Path) -> pd.DataFrame | None:
-    """The ingested contact log (customer_id, timestamp, channel, action), if there is one."""
+def contacts(root: Path, columns: list[str] | None = None) -> pd.DataFrame | None:
+    """The ingested contact log (customer_id, timestamp, channel, action, ...), if there is
+    one; only `columns` when given (scoring needs two of them: a million contacts in full
+    are 120 MB)."""
     path = root / layout.INTERIM_CONTACTS
-    return pd.read_parquet(path) if path.exists() else None
+    return pd.read_parquet(path, columns=columns) if path.exists() else None
