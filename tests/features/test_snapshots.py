@@ -260,13 +260,15 @@ def test_snapshot_rows_out_of_order_are_recognised():
 
 
 def test_customer_groups_give_the_same_snapshots_as_one_query():
-    # Memory-bounded scoring computes the customers in groups (rows_per_query); every
+    # Memory-bounded scoring computes the customers in ranges of ids (rows_per_query); every
     # feature is a customer's own, so the rows must be the same as from one query.
     con = ibis.duckdb.connect()
     tables = {"events": ibis.memtable(EVENTS), "customers": ibis.memtable(CUSTOMERS)}
     cutoffs = [("train", pd.Timestamp("2024-02-15")), ("test", CUTOFF)]
     options = dict(active_days=365, horizon_days=30, active_only=False, **tables)
     whole = build_snapshots(con, ibis.memtable(frame()), cutoffs, **options)
-    for rows_per_query in (1, 2, 5):  # up to one group per transaction row
-        grouped = build_snapshots(con, ibis.memtable(frame()), cutoffs, rows_per_query=rows_per_query, **options)
-        pd.testing.assert_frame_equal(grouped, whole)
+    shuffled = frame().sample(frac=1, random_state=0)  # ranges from a file in any order cover every id too
+    for rows in (frame(), shuffled):
+        for rows_per_query in (1, 2, 5):  # up to one range per transaction row
+            grouped = build_snapshots(con, ibis.memtable(rows), cutoffs, rows_per_query=rows_per_query, **options)
+            pd.testing.assert_frame_equal(grouped, whole)

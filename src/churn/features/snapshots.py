@@ -108,10 +108,9 @@ def build_snapshots(
     each cutoff over the rows returned) and, with `horizon_days`, churned (int8; nullable
     Int8 when some label windows are incomplete). `active_only` drops lapsed customers.
 
-    `rows_per_query` (DuckDB only) splits the customers into as many groups as the
-    transactions need to hold at most about that many rows each, and computes one group
-    at a time: every feature is a customer's own, so the rows are the same, and DuckDB's
-    working memory is that of one group (a little more time for reading the inputs again).
+    `rows_per_query` (DuckDB only) splits the customers into ranges of ids holding about
+    that many transactions each, and computes one range at a time: every feature is a
+    customer's own, so the rows are the same, and DuckDB's working memory is that of one range.
     """
     options = dict(
         active_days=active_days,
@@ -119,16 +118,17 @@ def build_snapshots(
         labels_until=labels_until,
         active_only=active_only,
     )
-    groups = _customer_groups(con, tx, rows_per_query)
     tables = []
-    for group in range(groups):
+    for low, high in _customer_ranges(con, tx, rows_per_query):
 
-        def of_group(t: ibis.Table | None, group: int = group) -> ibis.Table | None:
-            if t is None or groups == 1:
-                return t
-            return t.filter((t.customer_id.hash() % groups + groups) % groups == group)  # hash may be negative
+        def in_range(t: ibis.Table | None, low: str | None = low, high: str | None = high) -> ibis.Table | None:
+            if t is not None and low is not None:
+                t = t.filter(t.customer_id >= low)
+            if t is not None and high is not None:
+                t = t.filter(t.customer_id < high)
+            return t
 
-        expr = snapshot_table(of_group(tx), cutoffs, events=of_group(events), customers=of_group(customers), **options)
+        expr = snapshot_table(in_range(tx), cutoffs, events=in_range(events), customers=in_range(customers), **options)
         # Arrow, then pandas: much faster than Ibis's own pandas conversion for millions of rows.
         tables.append(con.to_pyarrow(expr))
         engine.release_memory(con)
@@ -139,10 +139,23 @@ def build_snapshots(
     return snapshot_frame(table.to_pandas(self_destruct=True), cutoffs)
 
 
-def _customer_groups(con: ibis.BaseBackend, tx: ibis.Table, rows_per_query: int | None) -> int:
+def _customer_ranges(
+    con: ibis.BaseBackend, tx: ibis.Table, rows_per_query: int | None
+) -> list[tuple[str | None, str | None]]:
+    """[low, high) ranges of customer_id that cover every id, one per query. The bounds are
+    the ids at evenly spaced rows of the transactions in file order: for an ingested file
+    (sorted by customer_id) the ranges hold about `rows_per_query` rows each and DuckDB reads
+    only the row groups of each; for any other file they still cover every id once."""
     if rows_per_query is None or engine.is_spark(con):  # Spark spills and spreads by itself
-        return 1
-    return max(1, -(-int(tx.count().execute()) // rows_per_query))
+        return [(None, None)]
+    rows = int(tx.count().execute())
+    groups = -(-rows // rows_per_query)
+    ids = tx.select("customer_id")
+    bounds = sorted(
+        {ids.limit(1, offset=rows * g // groups).execute()["customer_id"].iloc[0] for g in range(1, groups)}
+    )
+    bounds = [b for b in bounds if b is not None]
+    return list(zip([None, *bounds], [*bounds, None], strict=True))
 
 
 def snapshot_table(

@@ -105,8 +105,8 @@ def scoring_snapshot(
     return snap, None
 
 
-# Scoring a million customers (10.7M transactions) in two groups: DuckDB's peak fell from
-# 1.4 GB to 0.9 GB for 2.7 s more (benchmarks/score.py).
+# Scoring a million customers (10.7M transactions) in two ranges of ids: DuckDB's peak fell
+# from 1.4 GB to 0.9 GB (benchmarks/score.py; docs/scoring.md).
 SNAPSHOT_ROWS_PER_QUERY = 6_000_000
 
 
