@@ -12,10 +12,6 @@ os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 # core burned CPU for nothing and made training several times slower on a busy machine.
 # Read when lightgbm loads; the trees are the same either way.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-# Arrow's buffers from the C library's allocator, which gives large freed blocks back to the
-# system at once; Arrow's default (mimalloc) kept them, so a stage's peak stayed its RSS to
-# the end (measured: 74 MB less at the peak of scoring a million customers, 180 MB in ingest).
-os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
 # numpy's AVX-512 exp, log, log1p, expm1 and power round differently from the libm that
 # every other x86-64 machine uses, in the last bit, and that bit reached metrics.json (and
 # could reach a tree split). Without them, every x86-64 machine computes the same numbers and
