@@ -10,13 +10,10 @@ UI and logs errors only; settings under `spark.config` win over these defaults.
 
 from __future__ import annotations
 
-import atexit
-import functools
 import os
 import re
 import shutil
 import sys
-import tempfile
 import weakref
 from importlib import resources
 from pathlib import Path
@@ -24,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import ibis
 
+from churn import io
 from churn.config import Params, SparkSettings
 from churn.errors import ChurnError
 
@@ -39,18 +37,8 @@ def connect(params: Params) -> ibis.BaseBackend:
     """An Ibis backend for params.engine: a fresh embedded DuckDB, or Spark (the session
     is created on first use and shared by later calls in the process)."""
     if params.engine == "duckdb":
-        return ibis.duckdb.connect(temp_directory=str(_spill_directory()))
+        return ibis.duckdb.connect(temp_directory=str(io.spill_directory()))
     return spark_backend(spark_session(params.spark))
-
-
-@functools.cache
-def _spill_directory() -> Path:
-    """Where DuckDB spills what does not fit in memory: a private temporary directory,
-    removed when the process ends, not DuckDB's default `.tmp` in the working directory
-    (the project, under `dvc repro`), which a killed run would leave behind."""
-    spill = Path(tempfile.mkdtemp(prefix="churn-duckdb-"))
-    atexit.register(shutil.rmtree, spill, ignore_errors=True)
-    return spill
 
 
 def release_memory(con: ibis.BaseBackend) -> None:

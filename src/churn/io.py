@@ -6,8 +6,10 @@ so an interrupted run leaves the previous good output untouched.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import csv
+import functools
 import hashlib
 import json
 import os
@@ -177,7 +179,7 @@ def _write_csv(df: pd.DataFrame, path: Path) -> None:
             if empty.any():  # copy only the columns that need it: a million rows each
                 df[col] = values.mask(empty)
     # COPY streams the rows; a small limit keeps DuckDB from buffering a second copy of them.
-    con = duckdb.connect(config={"memory_limit": CSV_WRITE_MEMORY})
+    con = duckdb.connect(config={"memory_limit": CSV_WRITE_MEMORY, "temp_directory": str(spill_directory())})
     try:
         con.register("frame", pa.Table.from_pandas(df, preserve_index=False))
         target = str(path).replace("'", "''")
@@ -189,6 +191,17 @@ def _write_csv(df: pd.DataFrame, path: Path) -> None:
 
 
 CSV_WRITE_MEMORY = "128MB"
+
+
+@functools.cache
+def spill_directory() -> Path:
+    """Where every DuckDB connection of the process spills what does not fit in memory: a
+    private temporary directory, removed when the process ends, not DuckDB's default `.tmp`
+    in the working directory (the project, under `dvc repro`), which a killed run would
+    leave behind."""
+    spill = Path(tempfile.mkdtemp(prefix="churn-duckdb-"))
+    atexit.register(shutil.rmtree, spill, ignore_errors=True)
+    return spill
 
 
 def write_json(obj: Any, path: Path | str) -> None:

@@ -13,6 +13,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from churn import io
 from churn.config import DataSettings
 from churn.errors import InputError
 
@@ -194,16 +195,13 @@ def _timestamps(
     """Naive UTC timestamps (nanoseconds; NaT where not a date or out of range) and the
     mask of dates outside [lo, hi). Parsed at microseconds first, so 9999-12-31 or
     0001-01-01 are dates out of range, never an overflow."""
-    lo, hi = bounds
     if pd.api.types.is_datetime64_any_dtype(values):  # typed already (Parquet): instants, or wall-clock times
         instants = values.dt.tz_convert("UTC") if values.dt.tz is not None else _localize(values, timezone)
     else:
         plain = _plain_iso(values) if fmt is None else None
         instants = None if plain is None else _localize(plain, timezone)
     if instants is not None:
-        utc = instants.dt.tz_convert("UTC").dt.tz_localize(None)
-        far = utc.notna() & ((utc < lo) | (utc >= hi))
-        return utc.mask(far).astype("datetime64[ns]"), far
+        return _naive_utc_within(instants, bounds)
     text = _strip(values)
     zoned = text.str.contains(_OFFSET, regex=True, na=False)
     out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
@@ -215,13 +213,20 @@ def _timestamps(
         parsed = _to_datetime(text if every else text[part], fmt, utc=with_offset)
         if parsed.dt.tz is None:
             parsed = _localize(parsed, timezone)
-        utc = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
-        far = utc.notna() & ((utc < lo) | (utc >= hi))
+        utc, far = _naive_utc_within(parsed, bounds)
         if every:
-            return utc.mask(far).astype("datetime64[ns]"), far
+            return utc, far
         outside[far[far].index] = True
-        out[part] = utc.mask(far).astype("datetime64[ns]")
+        out[part] = utc
     return out, outside
+
+
+def _naive_utc_within(instants: pd.Series, bounds: tuple[pd.Timestamp, pd.Timestamp]) -> tuple[pd.Series, pd.Series]:
+    """Instants as naive UTC (nanoseconds), NaT outside [lo, hi), and the mask of those outside."""
+    lo, hi = bounds
+    utc = instants.dt.tz_convert("UTC").dt.tz_localize(None)
+    far = utc.notna() & ((utc < lo) | (utc >= hi))
+    return utc.mask(far).astype("datetime64[ns]"), far
 
 
 def _plain_iso(values: pd.Series) -> pd.Series | None:
@@ -478,23 +483,19 @@ def _sorted_by_every_column(frame: pd.DataFrame, keep: np.ndarray) -> pa.Table:
     rows); the frame's columns reach it without a copy, and its working memory is capped
     (SORT_MEMORY, spilling to a private temporary directory) so the sort adds little to the
     table itself. The order is total: rows it cannot tell apart are equal in every column."""
-    import tempfile
-
     import duckdb
 
     table = pa.Table.from_pandas(frame, preserve_index=False).append_column(_KEEP, pa.array(keep))
     columns = [_quoted(c) for c in frame.columns]
     order = ", ".join(f"{c} ASC NULLS LAST" for c in columns)
-    with tempfile.TemporaryDirectory(prefix="churn-sort-") as spill:
-        con = duckdb.connect(
-            config={"memory_limit": SORT_MEMORY, "temp_directory": spill, "arrow_large_buffer_size": True}
-        )
-        try:
-            con.register("rows", table)
-            query = f"SELECT {', '.join(columns)} FROM rows WHERE {_KEEP} ORDER BY {order}"
-            return con.sql(query).to_arrow_reader(1 << 20).read_all()  # batches: no second full copy
-        finally:
-            con.close()
+    spill = str(io.spill_directory())
+    con = duckdb.connect(config={"memory_limit": SORT_MEMORY, "temp_directory": spill, "arrow_large_buffer_size": True})
+    try:
+        con.register("rows", table)
+        query = f"SELECT {', '.join(columns)} FROM rows WHERE {_KEEP} ORDER BY {order}"
+        return con.sql(query).to_arrow_reader(1 << 20).read_all()  # batches: no second full copy
+    finally:
+        con.close()
 
 
 SORT_MEMORY = "256MB"

@@ -119,16 +119,10 @@ def build_snapshots(
         active_only=active_only,
     )
     tables = []
-    for low, high in _customer_ranges(con, tx, rows_per_query):
-
-        def in_range(t: ibis.Table | None, low: str | None = low, high: str | None = high) -> ibis.Table | None:
-            if t is not None and low is not None:
-                t = t.filter(t.customer_id >= low)
-            if t is not None and high is not None:
-                t = t.filter(t.customer_id < high)
-            return t
-
-        expr = snapshot_table(in_range(tx), cutoffs, events=in_range(events), customers=in_range(customers), **options)
+    for ids in _customer_ranges(con, tx, rows_per_query):
+        expr = snapshot_table(
+            _in_range(tx, ids), cutoffs, events=_in_range(events, ids), customers=_in_range(customers, ids), **options
+        )
         # Arrow, then pandas: much faster than Ibis's own pandas conversion for millions of rows.
         tables.append(con.to_pyarrow(expr))
         engine.release_memory(con)
@@ -137,6 +131,16 @@ def build_snapshots(
     table = pa.concat_tables(tables).sort_by([("cutoff", "ascending"), ("customer_id", "ascending")])
     del tables
     return snapshot_frame(table.to_pandas(self_destruct=True), cutoffs)
+
+
+def _in_range(t: ibis.Table | None, ids: tuple[str | None, str | None]) -> ibis.Table | None:
+    """The rows of `t` whose customer_id is in [low, high) (None: unbounded on that side)."""
+    low, high = ids
+    if t is not None and low is not None:
+        t = t.filter(t.customer_id >= low)
+    if t is not None and high is not None:
+        t = t.filter(t.customer_id < high)
+    return t
 
 
 def _customer_ranges(
