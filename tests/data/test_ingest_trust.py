@@ -273,7 +273,7 @@ def test_messages_show_plain_values_not_numpy_reprs(params):
     raw = pd.DataFrame({"customer_id": ["1"], "timestamp": [np.False_], "amount": [5.0]})
     with pytest.raises(InputError) as err:
         validate_transactions(raw, settings, "tx.parquet")
-    assert "got 'False' (1 bad row(s)" in str(err.value) and "np." not in str(err.value)
+    assert "got 'false' (1 bad row(s)" in str(err.value) and "np." not in str(err.value)
 
 
 @pytest.mark.parametrize(

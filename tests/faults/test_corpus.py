@@ -208,13 +208,14 @@ def _set(tree: dict, dotted: str, value) -> None:
         tree[last] = value
 
 
-def _project(root: Path, case: Case) -> Path:
+def _project(root: Path, case: Case, engine: str = "duckdb") -> Path:
     if case.raw_params is not None:
         (root / "params.yaml").write_text(case.raw_params, encoding="utf-8")
     else:
         params = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
         params["data"].update(source="file", transactions="data/raw/tx.csv", events=None, customers=None, contacts=None)
         params["data"]["columns"].update(order_id="order_id")
+        params["engine"] = engine
         for key, value in case.data.items():
             if key == "columns":
                 params["data"]["columns"].update(value)
@@ -234,9 +235,32 @@ def test_the_corpus_holds_sixty_cases_with_distinct_names():
     assert len({c.name for c in CASES}) == len(CASES)
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_hostile_input(case: Case, tmp_path, monkeypatch, capsys):
-    root = _project(tmp_path, case)
+# The cases that reach the rows, run again on Spark: the same rules, the same answers.
+ROW_CASES = [
+    c
+    for c in CASES
+    if c.raw_params is None and not c.params and not c.data.keys() - {"on_bad_rows", "timezone", "timestamp_format"}
+]
+ENGINES = [("duckdb", c) for c in CASES] + [
+    pytest.param("spark", c, marks=pytest.mark.spark, id=f"spark-{c.name}") for c in ROW_CASES
+]
+
+
+@pytest.mark.parametrize("engine, case", ENGINES[: len(CASES)], ids=[c.name for c in CASES])
+def test_hostile_input(engine: str, case: Case, tmp_path, monkeypatch, capsys):
+    _run_case(engine, case, tmp_path, monkeypatch, capsys)
+
+
+@pytest.mark.parametrize("engine, case", ENGINES[len(CASES) :])
+def test_hostile_input_on_spark(engine: str, case: Case, tmp_path, monkeypatch, capsys):
+    from tests.spark.conftest import require_spark
+
+    require_spark()
+    _run_case(engine, case, tmp_path, monkeypatch, capsys)
+
+
+def _run_case(engine: str, case: Case, tmp_path, monkeypatch, capsys) -> None:
+    root = _project(tmp_path, case, engine)
     monkeypatch.chdir(root)
     monkeypatch.delenv("DVC_ROOT", raising=False)
     status = main(["--json", "ingest"])

@@ -1,20 +1,31 @@
 """Validate and type raw tables: every row is kept, filtered by a user rule, or rejected.
 
-Pure: frames in, frames out. Row numbers in messages count the header as row 1, as a
-spreadsheet shows them, so "row 7" is the seventh line of the CSV file.
+One rule set, written as Ibis expressions and run by the configured engine: DuckDB for a
+table read on this machine (a CSV file's text, a Parquet file's columns), Spark for a
+Spark DataFrame (`engine: spark`). Each row's reason for rejection is the first rule that
+holds; the bad-row policy, the status filter, duplicate removal and the counts are
+expressions over the same table. Values are typed by data/parsing.py.
+
+Row numbers in messages count the header as row 1, as a spreadsheet shows them, so
+"row 7" is the seventh line of the CSV file. Spark sources (Parquet, Delta, catalog
+tables) have no lines: their rows have no number, and "first" (the customers table's
+first occurrence of an id) is the order Spark reads them in.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
+import ibis
+import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from churn import io
 from churn.config import DataSettings
+from churn.data import parsing
 from churn.errors import InputError
 
 TRANSACTION_FIELDS = ("customer_id", "timestamp", "amount")
@@ -26,8 +37,7 @@ CONTACT_TEXT_FIELDS = ("channel", "action", "campaign", "group")
 CAMPAIGN_GROUPS = ("treatment", "control")
 CUSTOMER_TEXT_FIELDS = ("tier", "region")
 
-# Why a row is rejected: "<field>: <what is wrong>". The same words on every engine (the
-# Spark ingest in data/spark_validation.py uses these too).
+# Why a row is rejected: "<field>: <what is wrong>".
 MISSING_ID = "customer_id: missing"
 NOT_A_DATE = "timestamp: not a date in the expected format"
 ISO_DATES = "an ISO 8601 date or datetime"
@@ -151,18 +161,27 @@ def row_counts(
 
 @dataclass
 class Validated:
-    """A typed table, the rows rejected (with `row` and `reason`), and the row counts."""
+    """The typed table (a pandas frame from DuckDB; a lazy Spark DataFrame on Spark), the
+    rows rejected (`row`, the raw values as text, `reason`), and the row counts. Call
+    `release()` once a Spark table is written."""
 
-    table: pd.DataFrame
+    table: Any
     rejected: pd.DataFrame
     counts: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    cached: Any = None
+
+    def release(self) -> None:
+        if self.cached is not None:
+            self.cached.release()
+            self.cached = None
 
 
-def _missing_columns_error(source: str, raw: pd.DataFrame, missing: list[str]) -> InputError:
-    found = ", ".join(map(str, raw.columns))
+def _missing_columns_error(source: str, raw, missing: list[str]) -> InputError:
+    columns = _columns(raw)
+    found = ", ".join(columns)
     hint = ""
-    if len(raw.columns) == 1 and any(sep in str(raw.columns[0]) for sep in (";", "\t", "|")):
+    if len(columns) == 1 and any(sep in columns[0] for sep in (";", "\t", "|")):
         hint = " The header looks like one column: is the file delimited by something other than a comma?"
     return InputError(
         source,
@@ -172,107 +191,116 @@ def _missing_columns_error(source: str, raw: pd.DataFrame, missing: list[str]) -
     )
 
 
-# A UTC offset or Z at the end of a timestamp: "2024-03-01T10:00:00+01:00", "...Z".
-_OFFSET = r"(?:Z|[+-]\d{2}:?\d{2})$"
+ROW = "_row"  # the spreadsheet row number (null where the source has no lines)
+ORDER = "_order"  # the order rows were read in, for "first occurrence"
+REASON = "_reason"
+HEADER = "_header"  # a repeated header line
+RAW = "_raw_"  # a raw value, kept for the rows set aside
+
+# A rule: a condition on the typed table (the typed columns under their field names, the
+# raw ones under RAW + name, ROW and ORDER) and the reason it gives.
+Rule = tuple[Any, str]
 
 
-def _parse_timestamps(
-    values: pd.Series, fmt: str | None, timezone: str, bounds: tuple[pd.Timestamp, pd.Timestamp] = (EARLIEST, LATEST)
-) -> pd.Series:
-    """Parse to naive UTC (nanoseconds); unparseable values become NaT, and so do dates
-    outside `bounds` (see _timestamps, which tells the two apart).
+@dataclass
+class _Source:
+    """A raw table on an engine: the Ibis table with ROW and ORDER added, and whether its
+    rows have numbers (lines of a file)."""
 
-    A value with a UTC offset is that instant; a value without one is a wall-clock time
-    in `timezone`. Exports that mix the two in one column are parsed value by value
-    (pandas refuses a column of mixed offsets and naive times as a whole).
-    """
-    return _timestamps(values, fmt, timezone, bounds)[0]
+    con: ibis.BaseBackend
+    table: ir.Table
+    numbered: bool
 
 
-def _timestamps(
-    values: pd.Series, fmt: str | None, timezone: str, bounds: tuple[pd.Timestamp, pd.Timestamp]
-) -> tuple[pd.Series, pd.Series]:
-    """Naive UTC timestamps (nanoseconds; NaT where not a date or out of range) and the
-    mask of dates outside [lo, hi). Parsed at microseconds first, so 9999-12-31 or
-    0001-01-01 are dates out of range, never an overflow."""
-    if pd.api.types.is_datetime64_any_dtype(values):  # typed already (Parquet): instants, or wall-clock times
-        instants = values.dt.tz_convert("UTC") if values.dt.tz is not None else _localize(values, timezone)
-    else:
-        plain = _plain_iso(values) if fmt is None else None
-        instants = None if plain is None else _localize(plain, timezone)
-    if instants is not None:
-        return _naive_utc_within(instants, bounds)
-    text = _strip(values)
-    zoned = text.str.contains(_OFFSET, regex=True, na=False)
-    out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
-    outside = pd.Series(False, index=text.index)
-    for part, with_offset in ((zoned, True), (~zoned, False)):
-        if not part.any():
-            continue
-        every = bool(part.all())  # the usual case: no mask to apply, no values to copy
-        parsed = _to_datetime(text if every else text[part], fmt, utc=with_offset)
-        if parsed.dt.tz is None:
-            parsed = _localize(parsed, timezone)
-        utc, far = _naive_utc_within(parsed, bounds)
-        if every:
-            return utc, far
-        outside[far[far].index] = True
-        out[part] = utc
-    return out, outside
+def _source(raw, con: ibis.BaseBackend | None) -> _Source:
+    """A pandas frame (read on this machine; its index holds the row numbers when inputs.raw
+    set them) goes to a private DuckDB; an Ibis table stays on its engine (on Spark: ORDER
+    is the read order, and rows have numbers only when the table came from a file read
+    here, in ROW)."""
+    if isinstance(raw, pd.DataFrame):
+        con = ibis.duckdb.connect(temp_directory=str(io.spill_directory()))
+        rows = row_numbers(raw)
+        frame = raw.copy(deep=False)
+        for col in frame.columns:
+            if frame[col].dtype == object:  # mixed Python values: as their text
+                frame[col] = frame[col].astype("string")
+        arrow = pa.Table.from_pandas(frame, preserve_index=False).append_column(ROW, pa.array(rows, pa.int64()))
+        name = ibis.util.gen_name("raw")
+        con.con.register(name, arrow)
+        table = con.table(name)
+        return _Source(con, table.mutate(**{ORDER: table[ROW]}), numbered=True)
+    table = raw if ORDER in raw.columns else raw.mutate(**{ORDER: ibis.row_number()})
+    if ROW in raw.columns:  # a file read on this machine, checked by Spark
+        return _Source(con, table, numbered=True)
+    return _Source(con, table.mutate(**{ROW: ibis.null("int64")}), numbered=False)
 
 
-def _naive_utc_within(instants: pd.Series, bounds: tuple[pd.Timestamp, pd.Timestamp]) -> tuple[pd.Series, pd.Series]:
-    """Instants as naive UTC (nanoseconds), NaT outside [lo, hi), and the mask of those outside."""
-    lo, hi = bounds
-    utc = instants.dt.tz_convert("UTC").dt.tz_localize(None)
-    far = utc.notna() & ((utc < lo) | (utc >= hi))
-    return utc.mask(far).astype("datetime64[ns]"), far
+def row_numbers(raw: pd.DataFrame) -> np.ndarray:
+    """Spreadsheet row numbers (header = 1): the index inputs.raw sets when a CSV file has
+    blank lines (pandas skips them; a spreadsheet shows them), else 2, 3, ..."""
+    if raw.index.name == "row" and len(raw.index) == len(raw):
+        return raw.index.to_numpy(dtype="int64")
+    return np.arange(2, len(raw) + 2, dtype="int64")
 
 
-def _plain_iso(values: pd.Series) -> pd.Series | None:
-    """Naive timestamps (microseconds) when every value is a plain ISO 8601 date or date and
-    time, with no offset and no surrounding spaces, else None. Arrow parses such a column
-    several times faster than pandas; it accepts a strict subset of what pandas' ISO 8601
-    parser does (tested), with the same instants, so anything else is left to pandas."""
-    if not (pd.api.types.is_string_dtype(values) or values.dtype == object):
-        return None
-    try:
-        parsed = pc.cast(pa.array(values.astype("string").array), pa.timestamp("us"))
-    except (pa.ArrowException, TypeError):
-        return None
-    return pd.Series(parsed.to_numpy(zero_copy_only=False), index=values.index, dtype="datetime64[us]")
+def _columns(raw) -> list[str]:
+    return [c for c in map(str, raw.columns) if c not in (ORDER, ROW)]
 
 
-def _localize(naive: pd.Series, timezone: str) -> pd.Series:
-    """Wall-clock times in `timezone` as instants. Daylight saving: a repeated hour is its
-    first occurrence (the earlier offset); a skipped one is moved forward by the length of
-    the gap (02:30 in a one-hour gap is 03:30), as java.time and so the Spark ingest do."""
-    if timezone == "UTC":
-        return naive.dt.tz_localize("UTC")
-    first = np.ones(len(naive), dtype=bool)  # True: the daylight-saving (first) occurrence
-    local = naive.dt.tz_localize(timezone, ambiguous=first, nonexistent="NaT")
-    gap = local.isna() & naive.notna()
-    if gap.any():
-        # In a gap, the offset in force before it applies: UTC = wall clock - that offset.
-        before = (naive[gap] - pd.Timedelta(days=1)).dt.tz_localize(
-            timezone, ambiguous=np.ones(int(gap.sum()), dtype=bool), nonexistent="shift_forward"
-        )
-        offset = before.dt.tz_localize(None) - before.dt.tz_convert("UTC").dt.tz_localize(None)
-        local[gap] = (naive[gap] - offset).dt.tz_localize("UTC").dt.tz_convert(timezone)
-    return local
+def _check_header(raw, source: str) -> None:
+    error = duplicate_header_error(source, _columns(raw))
+    if error is not None:
+        raise error
 
 
-def _to_datetime(text: pd.Series, fmt: str | None, utc: bool) -> pd.Series:
-    return pd.to_datetime(text, format=fmt or "ISO8601", errors="coerce", utc=utc)
+def _require(raw, required, source: str) -> None:
+    """Refuses a repeated column name, missing required columns and (for a frame read here)
+    a header without rows."""
+    _check_header(raw, source)
+    missing = [c for c in required if c not in _columns(raw)]
+    if missing:
+        raise _missing_columns_error(source, raw, missing)
+    if isinstance(raw, pd.DataFrame) and raw.empty:
+        raise InputError(source, "has a header row but no data rows", row=2)
 
 
-def _reject(reasons: pd.Series, mask: pd.Series, reason: str) -> None:
-    """Record the first reason for each newly bad row."""
-    new = mask & reasons.isna()
-    reasons[new] = reason
+def _blank(value) -> Any:
+    return value.isnull() | (value == "")
 
 
-def validate_transactions(raw: pd.DataFrame, settings: DataSettings, source: str) -> Validated:
+def _outside(ts, settings: DataSettings) -> Any:
+    """A date outside data.min_date .. data.max_date (date_bounds)."""
+    lo, hi = (ibis.literal(b.to_pydatetime(), type="timestamp") for b in date_bounds(settings))
+    return ts.notnull() & ((ts < lo) | (ts >= hi))
+
+
+def _staged(src: _Source, fields: dict[str, str], quarantined: dict[str, str], header: dict[str, str]) -> ir.Table:
+    """The raw table as the rules see it: ROW, ORDER, each field under its name (raw, to be
+    typed), the raw values to quarantine under RAW + their name in the quarantine file, and HEADER (a repeated header
+    line: every field in `header` equals its column name)."""
+    t = src.table
+    return t.select(
+        ROW,
+        ORDER,
+        **{RAW + name: t[c] for name, c in quarantined.items()},
+        **{f: t[c] for f, c in fields.items()},
+        **{HEADER: _repeated_header(t, header)},
+    )
+
+
+def _id_and_time(t: ir.Table, settings: DataSettings, dialect: parsing.Dialect, fmt_reason: str):
+    """customer_id as stripped text and timestamp as naive UTC, and their rules."""
+    t = t.mutate(customer_id=parsing.text(t.customer_id))
+    t = parsing.timestamps(t, "timestamp", settings.timestamp_format, settings.timezone, dialect)
+    rules = [
+        (lambda c: _blank(c.customer_id), MISSING_ID),
+        (lambda c: _outside(c.timestamp, settings), date_range_reason(settings)),
+        (lambda c: c.timestamp.isnull(), fmt_reason),
+    ]
+    return t, rules
+
+
+def validate_transactions(raw, settings: DataSettings, source: str, con: ibis.BaseBackend | None = None) -> Validated:
     """Map, type and check a raw transaction table.
 
     Output columns: customer_id (text), timestamp (naive UTC), amount (float; negative =
@@ -280,236 +308,277 @@ def validate_transactions(raw: pd.DataFrame, settings: DataSettings, source: str
     """
     mapping = settings.columns.model_dump()
     _check_header(raw, source)
-    missing = [mapping[f] for f in TRANSACTION_FIELDS if mapping[f] not in raw.columns]
+    found = _columns(raw)
+    missing = [mapping[f] for f in TRANSACTION_FIELDS if mapping[f] not in found]
     if missing:
         raise _missing_columns_error(source, raw, missing)
-    if settings.exclude_status and (not settings.columns.status or settings.columns.status not in raw.columns):
-        raise exclude_status_missing_error(source, settings, list(raw.columns))
-    _require_rows(raw, source)
-    present = {
-        f: mapping[f]
-        for f in TRANSACTION_FIELDS + OPTIONAL_TRANSACTION_FIELDS
-        if mapping.get(f) and mapping[f] in raw.columns
-    }
-    df = raw[list(present.values())].rename(columns={v: k for k, v in present.items()})
-    df.index = _row_numbers(raw)
-    reasons = pd.Series(pd.NA, index=df.index, dtype="object")
-    repeated_header = _repeated_header(df, present)
-
-    cid = _strip(df["customer_id"])
-    _reject(reasons, cid.isna() | (cid == ""), MISSING_ID)
-    ts, outside = _timestamps(df["timestamp"], settings.timestamp_format, settings.timezone, date_bounds(settings))
-    _reject(reasons, outside, date_range_reason(settings))
-    _reject(reasons, ts.isna(), timestamp_reason(settings.timestamp_format))
-    amount = df["amount"]
-    if pd.api.types.is_numeric_dtype(amount) and not pd.api.types.is_bool_dtype(amount):
-        amount = amount.astype("float64")  # already parsed as numbers: the same floats without a text round trip
-    else:
-        amount = _numbers(amount)
-    _reject(reasons, amount.isna(), AMOUNT_NOT_A_NUMBER)
-    _reject(reasons, ~np.isfinite(amount.fillna(0.0)), AMOUNT_NOT_FINITE)
-    _reject(reasons, amount.abs() > settings.max_abs_amount, amount_limit_reason(settings.max_abs_amount))
-
-    table = pd.DataFrame({"customer_id": cid, "timestamp": ts, "amount": amount}, index=df.index)
-    for f in OPTIONAL_TRANSACTION_FIELDS:
-        if f in df.columns:
-            table[f] = _strip(df[f])
-    return _finish(table, df, reasons, settings, source, repeated_header, drop_duplicates=settings.drop_duplicates)
+    if settings.exclude_status and (not settings.columns.status or settings.columns.status not in found):
+        raise exclude_status_missing_error(source, settings, found)
+    _require(raw, (), source)
+    present = {f: mapping[f] for f in TRANSACTION_FIELDS + OPTIONAL_TRANSACTION_FIELDS if mapping.get(f) in found}
+    src = _source(raw, con)
+    t = _staged(src, present, present, present)
+    optional = [f for f in OPTIONAL_TRANSACTION_FIELDS if f in present]
+    t = t.mutate(amount=parsing.number(t.amount), **{f: parsing.text(t[f]) for f in optional})
+    t, rules = _id_and_time(t, settings, parsing.dialect_of(src.con), timestamp_reason(settings.timestamp_format))
+    limit = settings.max_abs_amount
+    rules += [
+        (lambda c: c.amount.isnull() | c.amount.isnan(), AMOUNT_NOT_A_NUMBER),
+        (lambda c: c.amount.abs() == float("inf"), AMOUNT_NOT_FINITE),
+        (lambda c: c.amount.abs() > limit, amount_limit_reason(limit)),
+    ]
+    return _finish(
+        src,
+        t,
+        list(present),
+        rules,
+        settings,
+        source,
+        quarantined=list(present),
+        status=bool(settings.exclude_status) and "status" in present,
+        drop_duplicates=settings.drop_duplicates,
+    )
 
 
-def _numbers(values: pd.Series) -> pd.Series:
-    """Text as numbers (float64), NaN where a value is not one. Arrow parses a column of
-    valid numbers several times faster than pandas; where it refuses a value, or would give
-    -0.0 for an integer "-0" (pandas gives 0.0), pandas parses the column, as before."""
-    text = _strip(values)
-    try:
-        parsed = pc.cast(pa.array(text.array), pa.float64()).to_numpy(zero_copy_only=False)
-    except (pa.ArrowException, TypeError):
-        parsed = None
-    if parsed is not None and not (np.signbit(parsed) & (parsed == 0)).any():
-        return pd.Series(parsed, index=values.index, dtype="float64")
-    return pd.to_numeric(text, errors="coerce").astype("float64")
+def validate_events(raw, settings: DataSettings, source: str, con: ibis.BaseBackend | None = None) -> Validated:
+    """Type an engagement-events table: customer_id (text), timestamp (naive UTC), event_type."""
+    _require(raw, EVENT_FIELDS, source)
+    src = _source(raw, con)
+    fields = {c: c for c in EVENT_FIELDS}
+    t = _staged(src, fields, fields, fields)
+    t = t.mutate(event_type=parsing.text(t.event_type).lower())
+    t, rules = _id_and_time(t, settings, parsing.dialect_of(src.con), NOT_A_DATE)
+    rules.append((lambda c: _blank(c.event_type), MISSING_EVENT_TYPE))
+    return _finish(src, t, list(EVENT_FIELDS), rules, settings, source, quarantined=list(EVENT_FIELDS))
 
 
-def _strip(values: pd.Series) -> pd.Series:
-    """Text without surrounding white space. The column itself when no value has any (the
-    usual case): no second copy of a large text column."""
-    text = values.astype("string")
-    if not isinstance(text.array, pd.arrays.ArrowStringArray):
-        return text.str.strip()
-    arr = pa.array(text.array)
-    if not any(_may_have_edge_space(chunk) for chunk in getattr(arr, "chunks", [arr])):
-        return text
-    trimmed = pc.utf8_trim_whitespace(arr)
-    if pc.all(pc.equal(arr, trimmed)).as_py() in (True, None):
-        return text
-    return pd.Series(pd.arrays.ArrowStringArray(trimmed), index=text.index, name=text.name)
+def validate_contacts(raw, settings: DataSettings, source: str, con: ibis.BaseBackend | None = None) -> Validated:
+    """Type a contacts table (past retention contacts): customer_id (text), timestamp
+    (naive UTC), plus channel, action, campaign and group as text when present. A row of a
+    campaign names its group (treatment | control, any case); a control row's action is the
+    one held back."""
+    _require(raw, CONTACT_FIELDS, source)
+    src = _source(raw, con)
+    columns = _columns(raw)
+    fields = {c: c for c in (*CONTACT_FIELDS, *CONTACT_TEXT_FIELDS) if c in columns}
+    t = _staged(src, fields, {c: c for c in columns}, {c: c for c in CONTACT_FIELDS})
+    texts = [c for c in CONTACT_TEXT_FIELDS if c in columns]
+    t = t.mutate(**{c: parsing.text(t[c]).nullif("") for c in texts})
+    t, rules = _id_and_time(t, settings, parsing.dialect_of(src.con), NOT_A_DATE)
+    if "group" in fields:
+        t = t.mutate(group=t.group.lower())
+
+        def unknown_group(c):
+            in_campaign = c.campaign.notnull() if "campaign" in fields else c.group.notnull()
+            return in_campaign & ~c.group.isin(CAMPAIGN_GROUPS).fill_null(False)
+
+        rules.append((unknown_group, GROUP_NOT_KNOWN))
+    return _finish(src, t, list(fields), rules, settings, source, quarantined=columns)
 
 
-_ASCII_SPACE = np.zeros(256, dtype=bool)
-_ASCII_SPACE[[9, 10, 11, 12, 13, 28, 29, 30, 31, 32]] = True  # white space below 128 (a superset, to be safe)
-_ASCII_SPACE[128:] = True  # a multi-byte character might be a Unicode space: look closer
+def validate_customers(raw, settings: DataSettings, source: str, con: ibis.BaseBackend | None = None) -> Validated:
+    """Type a customers table: customer_id (text, unique) plus static attributes.
 
+    Recognised attributes: signup_date (date), loyalty_member (true/false/1/0/yes/no),
+    tier and region (text). Other columns are ignored.
+    """
+    _require(raw, CUSTOMER_FIELDS, source)
+    src = _source(raw, con)
+    columns = _columns(raw)
+    known = ("customer_id", "signup_date", "loyalty_member", *CUSTOMER_TEXT_FIELDS)
+    fields = {c: c for c in known if c in columns}
+    t = _staged(src, fields, {c: c for c in columns}, {"customer_id": "customer_id"})
+    t = t.mutate(
+        customer_id=parsing.text(t.customer_id), **{c: parsing.text(t[c]) for c in CUSTOMER_TEXT_FIELDS if c in fields}
+    )
+    rules: list[Rule] = [(lambda c: _blank(c.customer_id), MISSING_ID)]
+    if "signup_date" in fields:
+        t = parsing.timestamps(t, "signup_date", None, settings.timezone, parsing.dialect_of(src.con))
+        rules.append((lambda c: _outside(c.signup_date, settings), date_range_reason(settings, "signup_date")))
+        rules.append((lambda c: c.signup_date.isnull() & c[RAW + "signup_date"].notnull(), SIGNUP_NOT_A_DATE))
+    if "loyalty_member" in fields:
+        word = parsing.text(t.loyalty_member).lower()
+        t = t.mutate(loyalty_member=word.substitute(LOYALTY_FLAGS, else_=ibis.null("boolean")))
+        rules.append((lambda c: c.loyalty_member.isnull() & c[RAW + "loyalty_member"].notnull(), LOYALTY_NOT_A_FLAG))
+    attributes = list(fields)
 
-def _may_have_edge_space(chunk: pa.Array) -> bool:
-    """Whether any value of a chunk of text starts or ends with a byte that could be white
-    space: read from the chunk's buffers, without building a single string."""
-    if len(chunk) == 0 or chunk.null_count == len(chunk):
-        return False
-    _, offsets, data = chunk.buffers()
-    width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
-    bounds = np.frombuffer(offsets, dtype=width, count=len(chunk) + 1, offset=chunk.offset * np.dtype(width).itemsize)
-    starts, ends = bounds[:-1], bounds[1:]
-    present = ends > starts  # empty strings and nulls have no edges
-    if chunk.null_count:
-        present &= chunk.is_valid().to_numpy(zero_copy_only=False)
-    if not present.any():
-        return False
-    raw = np.frombuffer(data, dtype=np.uint8)
-    return bool(_ASCII_SPACE[raw[starts[present]]].any() or _ASCII_SPACE[raw[ends[present] - 1]].any())
+    # Exact repeats are dropped as duplicates later; the same id with other attributes is
+    # ambiguous: a later row of an id whose attributes no earlier row of it had.
+    def conflicting(c):
+        first_of_id = c[ORDER].min().over(group_by=c.customer_id)
+        first_of_row = c[ORDER].min().over(group_by=[c[a] for a in attributes])
+        return c.customer_id.notnull() & (c[ORDER] != first_of_id) & (c[ORDER] == first_of_row)
 
-
-def _row_numbers(raw: pd.DataFrame) -> pd.Index:
-    """Spreadsheet row numbers (header = 1): the index inputs.raw sets when a CSV file has
-    blank lines (pandas skips them; a spreadsheet shows them), else 2, 3, ..."""
-    if raw.index.name == "row" and len(raw.index) == len(raw):
-        return pd.Index(raw.index.to_numpy(dtype="int64"), name="row")
-    return pd.RangeIndex(2, len(raw) + 2, name="row")
-
-
-def _check_header(raw: pd.DataFrame, source: str) -> None:
-    error = duplicate_header_error(source, raw.columns)
-    if error is not None:
-        raise error
-
-
-def _require_rows(raw: pd.DataFrame, source: str) -> None:
-    if raw.empty:
-        raise InputError(source, "has a header row but no data rows", row=2)
-
-
-def _repeated_header(df: pd.DataFrame, names: dict[str, str]) -> pd.Series:
-    """Rows that repeat the header line (concatenated exports): every field equals its column name."""
-    mask = pd.Series(True, index=df.index)
-    for name, column in names.items():
-        values = df[name]
-        if not (pd.api.types.is_string_dtype(values) or values.dtype == object):
-            return pd.Series(False, index=df.index)  # a parsed number or date column holds no header text
-        text = values.astype("string")
-        if (
-            isinstance(text.array, pd.arrays.ArrowStringArray)
-            and not pc.any(pc.match_substring(pa.array(text.array), column)).as_py()
-        ):
-            return pd.Series(False, index=df.index)  # no value even contains the name: a quick answer
-        mask &= _strip(text).eq(column).fillna(False)
-        if not mask.any():
-            break
-    return mask
+    rules.append((conflicting, CONFLICTING_ID))
+    return _finish(src, t, attributes, rules, settings, source, quarantined=columns)
 
 
 def _finish(
-    table,
-    raw_mapped,
-    reasons,
+    src: _Source,
+    t: ir.Table,
+    fields: list[str],
+    rules: list[Rule],
     settings: DataSettings,
     source: str,
-    repeated_header: pd.Series | None = None,
+    *,
+    quarantined: list[str],
+    status: bool = False,
     drop_duplicates: str | None = None,
 ) -> Validated:
-    """Apply the bad-row policy, the status filter and duplicate removal; count everything.
+    """Apply the rules (the first that holds is a row's reason), the bad-row policy, the
+    status filter and duplicate removal; count everything.
 
     Repeated header lines are dropped and counted, never reported as bad rows. Exact
     duplicates are dropped per `drop_duplicates`: data.drop_duplicates for transactions
     (auto drops only rows that carry an order id; those kept are counted as
     `possible_repeats`, beside the accounting of the rows read), None for the other tables
-    (always dropped).
+    (always dropped). The kept rows are sorted by every column, so the output does not
+    depend on the input's row order.
     """
-    if repeated_header is None:
-        repeated_header = pd.Series(False, index=table.index)
-    reasons = reasons.mask(repeated_header)
-    table, raw_mapped, reasons = table[~repeated_header], raw_mapped[~repeated_header], reasons[~repeated_header]
-    bad = reasons.notna()
-    if bad.any() and settings.on_bad_rows == "fail":
-        row = int(bad.idxmax())
-        reason = str(reasons[row])
-        column = reason.split(":", 1)[0]
-        value = raw_mapped.loc[row, column] if column in raw_mapped.columns else None
-        if isinstance(value, pd.Series):  # a row number given twice cannot happen, but never crash on it
-            value = value.iloc[0]
-        raise bad_rows_error(source, reason, value, int(bad.sum()), settings, row=row)
-    rows = raw_mapped[bad] if bad.any() else raw_mapped.iloc[:0]  # a mask copies every column, even to keep none
-    rejected = rows.astype("string").assign(reason=reasons[bad].astype("string")).reset_index()
-    good = table[~bad] if bad.any() else table  # a boolean mask copies every column, even when it keeps all
-    filtered = pd.Series(False, index=good.index)
+    reason = ibis.cases(*((rule(t), text_) for rule, text_ in rules), else_=ibis.null("string"))
+    t = t.mutate(**{REASON: ibis.ifelse(t[HEADER], ibis.null("string"), reason)})
+    bad = t[REASON].notnull()
+    checked = t.select(
+        ROW,
+        ORDER,
+        HEADER,
+        REASON,
+        *fields,
+        # the raw values of the rows set aside only: the others would only take space
+        **{RAW + c: ibis.ifelse(bad, t[RAW + c].cast("string"), ibis.null("string")) for c in quarantined},
+    )
+    cached = _Cached(src.con, checked)  # read for the counts, the rows set aside and the table kept
+    try:
+        return _counted(src, cached, fields, settings, source, quarantined, status, drop_duplicates)
+    except BaseException:
+        cached.release()
+        raise
+
+
+class _Cached:
+    """A table computed once and kept by its engine: a temporary DuckDB table, or a
+    persisted Spark DataFrame (Ibis's own cache cannot drop its DuckDB table here)."""
+
+    def __init__(self, con: ibis.BaseBackend, expr: ir.Table):
+        self.con, self.frame = con, None
+        if engine_is_spark(con):
+            from churn import engine
+
+            self.frame = engine.to_spark(con, expr).persist()
+            self.table = engine.register(con, self.frame)
+        else:
+            self.name = ibis.util.gen_name("checked")
+            self.table = con.create_table(self.name, expr, temp=True)
+
+    def release(self) -> None:
+        if self.frame is not None:
+            self.frame.unpersist()
+        elif self.table is not None:
+            self.con.raw_sql(f'DROP TABLE IF EXISTS "{self.name}"')  # Ibis 12 drops it with no name
+        self.table = None
+
+
+def _repeated_header(t: ir.Table, names: dict[str, str]) -> Any:
+    """Rows that repeat the header line: every field's raw value equals its column's name."""
+    columns = list(names.values())
+    if not all(t[c].type().is_string() for c in columns):
+        return ibis.literal(False)  # a typed column holds no header text
+    same = t[columns[0]].strip() == columns[0]
+    for c in columns[1:]:
+        same = same & (t[c].strip() == c)
+    return same.fill_null(False)
+
+
+def _counted(src, cache, fields, settings, source, quarantined, status, drop_duplicates) -> Validated:
+    con, cached = src.con, cache.table
+    bad = cached[REASON].notnull()
+    # A row without a status is never filtered; case and surrounding spaces do not count.
+    filtered = (
+        ~bad & ~cached[HEADER] & (cached.status.lower().isin(excluded(settings)).fill_null(False) if status else False)
+    )
+    totals = con.to_pyarrow(
+        cached.aggregate(
+            read=cached.count(),
+            header=cached[HEADER].sum(),
+            bad=bad.sum(),
+            filtered=filtered.sum(),
+        )
+    ).to_pylist()[0]
+    totals = {k: int(v or 0) for k, v in totals.items()}
+    if totals["read"] == 0:
+        raise InputError(source, "has no data rows")
+    if totals["bad"] and settings.on_bad_rows == "fail":
+        shown_columns = [ROW, REASON, *(RAW + c for c in quarantined)]  # not the typed: out of range there
+        first = con.to_pyarrow(cached.filter(bad).order_by(ORDER).select(shown_columns).limit(1)).to_pylist()[0]
+        column = first[REASON].split(":", 1)[0]
+        value = first.get(RAW + column) if column in quarantined else None
+        raise bad_rows_error(source, first[REASON], value, totals["bad"], settings, row=first[ROW])
+    rejected = con.to_pyarrow(
+        cached.filter(bad)
+        .order_by(ORDER)
+        .select(row=cached[ROW], **{c: cached[RAW + c] for c in quarantined}, reason=cached[REASON])
+    ).to_pandas()
+    rejected = rejected.astype({c: "string" for c in rejected.columns if c != "row"})
+    rejected["row"] = rejected["row"].astype("int64" if src.numbered else "Int64")
     warnings = []
-    if "status" in good.columns and settings.exclude_status:
-        status = good["status"]  # stripped with the other text columns
-        codes, values = pd.factorize(status)  # a handful of statuses: compare each once, not every row
-        hit = np.append(pd.Series(values, dtype="string").str.lower().isin(excluded(settings)).to_numpy(bool), False)
-        filtered = pd.Series(hit[codes], index=good.index)  # code -1 (missing) reads the appended False
-        if not filtered.any():
-            top = status.value_counts(dropna=True).rename_axis("value").reset_index()
-            top = top.sort_values(["count", "value"], ascending=[False, True], kind="stable").head(5)
-            warnings.append(status_matched_nothing(source, settings, list(zip(top["value"], top["count"]))))
-    # Sorted by every column (the output does not depend on the input's row order), exact
-    # duplicates are neighbours: a row equal to the one before it repeats it.
-    ordered = _sorted_by_every_column(good, keep=~filtered.to_numpy(bool))
-    dup = _repeats_previous(ordered)
+    if status and totals["filtered"] == 0:
+        good = cached.filter(~bad & ~cached[HEADER] & cached.status.notnull())
+        top = con.to_pyarrow(
+            good.group_by("status").aggregate(count=good.count()).order_by([ibis.desc("count"), "status"]).limit(5)
+        ).to_pylist()
+        warnings.append(status_matched_nothing(source, settings, [(r["status"], r["count"]) for r in top]))
+    good = cached.filter(~bad & ~cached[HEADER] & ~filtered).select(*fields)
     if drop_duplicates in (None, "always"):
-        drop = dup
-    elif drop_duplicates == "auto" and "order_id" in ordered.column_names:
-        drop = dup & pc.fill_null(pc.not_equal(ordered["order_id"], ""), False).to_numpy(zero_copy_only=False)
+        kept = good.distinct()
+    elif drop_duplicates == "auto" and "order_id" in fields:
+        no_id = good.order_id.isnull() | (good.order_id == "")
+        kept = good.filter(~no_id).distinct().union(good.filter(no_id), distinct=False)
     else:
-        drop = np.zeros(len(ordered), dtype=bool)
-    kept = _to_pandas(ordered.filter(pa.array(~drop)) if drop.any() else ordered, good.dtypes)
-    del ordered
+        kept = good
+    n_good = _count(con, good)
+    n_distinct = _count(con, good.distinct())
+    if kept is good:
+        n_kept = n_good
+    elif drop_duplicates in (None, "always"):
+        n_kept = n_distinct
+    else:
+        n_kept = _count(con, kept)
     counts = row_counts(
-        read=len(table) + repeated_header.sum(),
-        kept=len(kept),
-        repeated_header=repeated_header.sum(),
-        filtered=filtered.sum(),
-        duplicates=drop.sum(),
-        rejected=bad.sum(),
+        read=totals["read"],
+        kept=n_kept,
+        repeated_header=totals["header"],
+        filtered=totals["filtered"],
+        duplicates=n_good - n_kept,
+        rejected=totals["bad"],
     )
     if drop_duplicates is not None:
-        counts["possible_repeats"] = int((dup & ~drop).sum())
-    return Validated(kept, rejected, counts, warnings)
+        counts["possible_repeats"] = (n_good - n_distinct) - (n_good - n_kept)
+    if engine_is_spark(con):
+        from churn import engine
+
+        return Validated(engine.to_spark(con, kept), rejected, counts, warnings, cache)
+    ordered = kept.order_by([ibis.asc(c, nulls_first=False) for c in fields])
+    table = con.to_pyarrow(ordered)
+    cache.release()
+    return Validated(_to_pandas(table), rejected, counts, warnings)
 
 
-def _sorted_by_every_column(frame: pd.DataFrame, keep: np.ndarray) -> pa.Table:
-    """frame[keep] sorted by every column, ascending, missing values last, as an Arrow table.
-
-    DuckDB sorts (over twice as fast as Arrow's sort_indices and a pandas take on ten million
-    rows); the frame's columns reach it without a copy, and its working memory is capped
-    (SORT_MEMORY, spilling to a private temporary directory) so the sort adds little to the
-    table itself. The order is total: rows it cannot tell apart are equal in every column."""
-    import duckdb
-
-    table = pa.Table.from_pandas(frame, preserve_index=False).append_column(_KEEP, pa.array(keep))
-    columns = [_quoted(c) for c in frame.columns]
-    order = ", ".join(f"{c} ASC NULLS LAST" for c in columns)
-    spill = str(io.spill_directory())
-    con = duckdb.connect(config={"memory_limit": SORT_MEMORY, "temp_directory": spill, "arrow_large_buffer_size": True})
-    try:
-        con.register("rows", table)
-        query = f"SELECT {', '.join(columns)} FROM rows WHERE {_KEEP} ORDER BY {order}"
-        return con.sql(query).to_arrow_reader(1 << 20).read_all()  # batches: no second full copy
-    finally:
-        con.close()
+def _count(con: ibis.BaseBackend, table: ir.Table) -> int:
+    return int(con.to_pyarrow(table.aggregate(n=table.count())).to_pylist()[0]["n"])
 
 
-SORT_MEMORY = "256MB"
-_KEEP = "_churn_keep"
+def engine_is_spark(con: ibis.BaseBackend) -> bool:
+    return con.name == "pyspark"
 
 
-def _quoted(name: str) -> str:
-    return '"' + str(name).replace('"', '""') + '"'
-
-
-def _to_pandas(table: pa.Table, dtypes: pd.Series) -> pd.DataFrame:
-    """The Arrow table as a frame with the validated dtypes (text stays Arrow-backed)."""
+def _to_pandas(table: pa.Table) -> pd.DataFrame:
+    """The Arrow table as a frame: text Arrow-backed, timestamps in nanoseconds (the range
+    rule keeps them within pandas' bounds), flags as nullable booleans."""
     frame = table.to_pandas(types_mapper=_PANDAS_TYPES.get, self_destruct=True)
-    return frame.astype(dtypes.to_dict(), copy=False)
+    for col in frame.columns:
+        if pd.api.types.is_datetime64_any_dtype(frame[col]):
+            frame[col] = frame[col].astype("datetime64[ns]")
+    return frame
 
 
 _PANDAS_TYPES = {
@@ -518,109 +587,3 @@ _PANDAS_TYPES = {
     pa.string_view(): pd.StringDtype("pyarrow"),
     pa.bool_(): pd.BooleanDtype(),
 }
-
-
-def _repeats_previous(table: pa.Table) -> np.ndarray:
-    """True where a row equals the row before it in every column (missing equals missing)."""
-    n = len(table)
-    same = np.zeros(n, dtype=bool)
-    if n < 2:
-        return same
-    rest = np.ones(n - 1, dtype=bool)
-    for col in table.columns:
-        now, before = col.slice(1), col.slice(0, n - 1)
-        equal = pc.fill_null(pc.equal(now, before), False)
-        both_missing = pc.and_(pc.is_null(now), pc.is_null(before))
-        rest &= pc.or_(equal, both_missing).to_numpy(zero_copy_only=False)
-    same[1:] = rest
-    return same
-
-
-def _rows(raw: pd.DataFrame, required: tuple[str, ...], source: str) -> tuple[pd.DataFrame, pd.Series]:
-    """The table with spreadsheet row numbers as index, and an empty reason per row;
-    refuses missing columns and a header without rows."""
-    _check_header(raw, source)
-    missing = [c for c in required if c not in raw.columns]
-    if missing:
-        raise _missing_columns_error(source, raw, missing)
-    _require_rows(raw, source)
-    df = raw.copy()
-    df.index = _row_numbers(raw)
-    return df, pd.Series(pd.NA, index=df.index, dtype="object")
-
-
-def _id_and_time(df: pd.DataFrame, settings: DataSettings, reasons: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """customer_id as stripped text and timestamp as naive UTC, rejecting blanks and non-dates."""
-    cid = _strip(df["customer_id"])
-    _reject(reasons, cid.isna() | (cid == ""), MISSING_ID)
-    ts, outside = _timestamps(df["timestamp"], settings.timestamp_format, settings.timezone, date_bounds(settings))
-    _reject(reasons, outside, date_range_reason(settings))
-    _reject(reasons, ts.isna(), NOT_A_DATE)
-    return cid, ts
-
-
-def validate_events(raw: pd.DataFrame, settings: DataSettings, source: str) -> Validated:
-    """Type an engagement-events table: customer_id (text), timestamp (naive UTC), event_type."""
-    df, reasons = _rows(raw, EVENT_FIELDS, source)
-    df = df[list(EVENT_FIELDS)]
-    cid, ts = _id_and_time(df, settings, reasons)
-    etype = _strip(df["event_type"]).str.lower()
-    _reject(reasons, etype.isna() | (etype == ""), MISSING_EVENT_TYPE)
-    table = pd.DataFrame({"customer_id": cid, "timestamp": ts, "event_type": etype}, index=df.index)
-    no_status = settings.model_copy(update={"exclude_status": []})
-    return _finish(table, df, reasons, no_status, source, _repeated_header(df, {c: c for c in EVENT_FIELDS}))
-
-
-def validate_contacts(raw: pd.DataFrame, settings: DataSettings, source: str) -> Validated:
-    """Type a contacts table (past retention contacts): customer_id (text), timestamp
-    (naive UTC), plus channel, action, campaign and group as text when present. A row of a
-    campaign names its group (treatment | control, any case); a control row's action is the
-    one held back."""
-    df, reasons = _rows(raw, CONTACT_FIELDS, source)
-    cid, ts = _id_and_time(df, settings, reasons)
-    table = pd.DataFrame({"customer_id": cid, "timestamp": ts}, index=df.index)
-    for col in CONTACT_TEXT_FIELDS:
-        if col in df.columns:
-            table[col] = _strip(df[col]).replace("", pd.NA)
-    if "group" in table.columns:
-        table["group"] = table["group"].str.lower()
-        in_campaign = table["campaign"].notna() if "campaign" in table.columns else table["group"].notna()
-        _reject(reasons, in_campaign & ~table["group"].isin(CAMPAIGN_GROUPS).fillna(False), GROUP_NOT_KNOWN)
-    no_status = settings.model_copy(update={"exclude_status": []})
-    return _finish(table, df, reasons, no_status, source, _repeated_header(df, {c: c for c in CONTACT_FIELDS}))
-
-
-def validate_customers(raw: pd.DataFrame, settings: DataSettings, source: str) -> Validated:
-    """Type a customers table: customer_id (text, unique) plus static attributes.
-
-    Recognised attributes: signup_date (date), loyalty_member (true/false/1/0/yes/no),
-    tier and region (text). Other columns are ignored.
-    """
-    _check_header(raw, source)
-    if "customer_id" not in raw.columns:
-        raise _missing_columns_error(source, raw, ["customer_id"])
-    _require_rows(raw, source)
-    df = raw.copy()
-    df.index = _row_numbers(raw)
-    reasons = pd.Series(pd.NA, index=df.index, dtype="object")
-    repeated_header = _repeated_header(df, {"customer_id": "customer_id"})
-    cid = _strip(df["customer_id"])
-    _reject(reasons, cid.isna() | (cid == ""), MISSING_ID)
-    table = pd.DataFrame({"customer_id": cid}, index=df.index)
-    if "signup_date" in df.columns:
-        signup, outside = _timestamps(df["signup_date"], None, settings.timezone, date_bounds(settings))
-        _reject(reasons, outside, date_range_reason(settings, "signup_date"))
-        _reject(reasons, signup.isna() & df["signup_date"].notna(), SIGNUP_NOT_A_DATE)
-        table["signup_date"] = signup
-    if "loyalty_member" in df.columns:
-        flag = _strip(df["loyalty_member"]).str.lower().map(LOYALTY_FLAGS)
-        _reject(reasons, flag.isna() & df["loyalty_member"].notna(), LOYALTY_NOT_A_FLAG)
-        table["loyalty_member"] = flag.astype("boolean")
-    for col in CUSTOMER_TEXT_FIELDS:
-        if col in df.columns:
-            table[col] = _strip(df[col])
-    # Exact repeats are dropped as duplicates later; the same id with other attributes is ambiguous.
-    conflicting = cid.duplicated(keep="first") & ~table.duplicated(keep="first") & cid.notna()
-    _reject(reasons, conflicting, CONFLICTING_ID)
-    no_status = settings.model_copy(update={"exclude_status": []})
-    return _finish(table, df, reasons, no_status, source, repeated_header)

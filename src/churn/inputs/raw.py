@@ -11,8 +11,11 @@ import pandas as pd
 from churn import engine, io
 from churn.config import DataSettings, Params
 from churn.data.validation import (
+    ORDER,
+    ROW,
     Validated,
     duplicate_header_error,
+    row_numbers,
     validate_contacts,
     validate_customers,
     validate_events,
@@ -41,7 +44,8 @@ def resolve(root: Path, path: str, key: str) -> Path:
 
 
 def on_spark(params: Params, path: str) -> bool:
-    """Whether Spark reads and checks this table (engine: spark, and not a CSV file)."""
+    """Whether Spark reads this table (engine: spark, and not a CSV file: a CSV file is read
+    here, for its quirks and row numbers, and checked by Spark)."""
     if params.engine != "spark":
         return False
     from churn.spark_io import is_csv
@@ -57,13 +61,28 @@ def with_clock(data: DataSettings, today: dt.date | None = None) -> DataSettings
     return data.model_copy(update={"max_date": today + dt.timedelta(days=1)})
 
 
-def _read_local(root: Path, key: str, path: str, name: str, data: DataSettings) -> Validated:
+def _read_local(root: Path, key: str, path: str, name: str, data: DataSettings, params: Params) -> Validated:
+    """A file on this machine, read here (a CSV file's quirks and row numbers are handled by
+    the reader) and checked by the configured engine."""
     file = resolve(root, path, key)
     text = (data.columns.customer_id,) if name == "transactions" else ("customer_id",)
     raw = io.read_table(file, text, delimiter=data.delimiter, encoding=data.encoding, source=path, all_text=True)
     if file.suffix in {".csv", ".txt", ".tsv"}:
         raw = _csv_rows(file, raw, data, path)
+    if params.engine == "spark":
+        return check_on_spark(raw, name, data, path, engine.spark_session(params.spark))
     return VALIDATORS[name](raw, data, path)
+
+
+def check_on_spark(raw: pd.DataFrame, name: str, data: DataSettings, source: str, session) -> Validated:
+    """A frame read here, checked by Spark with its row numbers (ROW) and order (ORDER)."""
+    _check_header(raw.columns, source)
+    if raw.empty:
+        raise InputError(source, "has a header row but no data rows", row=2)
+    rows = row_numbers(raw)
+    frame = raw.reset_index(drop=True).assign(**{ROW: rows, ORDER: rows})
+    con = engine.spark_backend(session)
+    return VALIDATORS[name](engine.register(con, session.createDataFrame(frame)), data, source, con)
 
 
 _BLANK_LINE = (b"\n\n", b"\n\r\n")
@@ -120,24 +139,35 @@ def _csv_rows(file: Path, raw: pd.DataFrame, data: DataSettings, source: str) ->
     return raw
 
 
-def _read_spark(root: Path, key: str, path: str, name: str, data: DataSettings, params: Params):
+def _read_spark(root: Path, key: str, path: str, name: str, data: DataSettings, params: Params) -> Validated:
+    from pyspark.sql import functions as F
+
     from churn import spark_io
-    from churn.data import spark_validation
 
     session = engine.spark_session(params.spark)
     spec = path[len(spark_io.DELTA_PREFIX) :] if path.startswith(spark_io.DELTA_PREFIX) else path
     local = None if path.startswith(spark_io.TABLE_PREFIX) or spark_io.is_uri(spec) else resolve(root, spec, key)
     raw = spark_io.read(session, spark_io.source_of(path, local), path)
-    return spark_validation.VALIDATORS[name](raw, data, path)
+    _check_header(raw.columns, path)
+    con = engine.spark_backend(session)
+    table = engine.register(con, raw.withColumn(ORDER, F.monotonically_increasing_id()))  # the read order
+    return VALIDATORS[name](table, data, path, con)
+
+
+def _check_header(columns: list[str], source: str) -> None:
+    error = duplicate_header_error(source, columns)
+    if error is not None:
+        raise error
 
 
 def raw_table(root: Path, key: str, path: str, name: str, params: Params):
     """Read and check raw table `name` (transactions, events, contacts or customers), named
     by params key `key`: with Spark when on_spark says so, else on this machine."""
     data = with_clock(params.data)
-    result = _read_spark(root, key, path, name, data, params) if on_spark(params, path) else None
-    if result is None:
-        result = _read_local(root, key, path, name, data)
+    if on_spark(params, path):
+        result = _read_spark(root, key, path, name, data, params)
+    else:
+        result = _read_local(root, key, path, name, data, params)
     if name == "transactions" and result.counts["rows_kept"] == 0:
         raise InputError(path, "no usable transactions (every row was filtered or rejected)")
     return result

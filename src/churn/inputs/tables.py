@@ -10,7 +10,6 @@ import pandas as pd
 
 from churn import engine, layout
 from churn.config import Params
-from churn.data.validation import Validated
 from churn.inputs.raw import raw_table
 
 
@@ -32,7 +31,9 @@ def transactions_file(con: ibis.BaseBackend, root: Path, params: Params, path: s
     """Another transactions file (`--transactions`) as a table of `con`, read and validated
     as `churn ingest` would (on Spark unless it is a CSV file), and its row counts."""
     result = raw_table(root, "--transactions", path, "transactions", params)
-    table = ibis.memtable(result.table) if isinstance(result, Validated) else engine.register(con, result.table)
+    table = (
+        ibis.memtable(result.table) if isinstance(result.table, pd.DataFrame) else engine.register(con, result.table)
+    )
     return table, result.counts
 
 

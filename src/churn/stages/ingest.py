@@ -8,8 +8,8 @@ beside, as `possible_repeats`). A status rule that matches no row is a warning n
 statuses present.
 
 With `engine: spark`, Parquet files, Delta tables and catalog tables (`table:db.name`)
-are read and checked by Spark (data/spark_validation.py) and written as single Parquet
-files of the same columns, so later stages read them as they read the single-node
+are read and checked by Spark (the same rules, data/validation.py, run there) and
+written as single Parquet files of the same columns, so later stages read them as they read the single-node
 output. CSV files always take the single-node path: their quirks (encodings,
 delimiters, repeated header lines) and row numbers in messages are handled there.
 """
@@ -22,7 +22,6 @@ import pandas as pd
 
 from churn import io, layout
 from churn.config import Params
-from churn.data.validation import Validated
 from churn.inputs.raw import raw_table
 
 TARGETS = {
@@ -51,7 +50,7 @@ def run(root: Path, params: Params) -> dict:
     with io.atomic_dir(root / layout.INTERIM) as out:
         for name, result in results.items():
             target = out / TARGETS[name].name
-            if isinstance(result, Validated):
+            if isinstance(result.table, pd.DataFrame):
                 io.write_table(result.table, target)
             else:
                 from churn.spark_io import write_parquet
@@ -68,8 +67,7 @@ def run(root: Path, params: Params) -> dict:
     report = {name: r.counts for name, r in results.items()}
     report["transactions"].update(_span(results["transactions"]))
     for result in results.values():
-        if not isinstance(result, Validated):
-            result.release()
+        result.release()
     io.write_json(report, root / layout.INGEST_REPORT)
     warnings = [w for r in results.values() for w in r.warnings]
     return {**report, "warnings": warnings} if warnings else report  # said, not stored in the files
@@ -77,7 +75,7 @@ def run(root: Path, params: Params) -> dict:
 
 def _span(result) -> dict:
     """Customers and the first and last timestamp of the kept transactions."""
-    if isinstance(result, Validated):
+    if isinstance(result.table, pd.DataFrame):
         tx = result.table
         customers, first, last = tx["customer_id"].nunique(), tx["timestamp"].min(), tx["timestamp"].max()
     else:
