@@ -7,6 +7,7 @@ import datetime as dt
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 
 from churn import engine, io
 from churn.config import DataSettings, Params
@@ -82,7 +83,10 @@ def check_on_spark(raw: pd.DataFrame, name: str, data: DataSettings, source: str
     rows = row_numbers(raw)
     frame = raw.reset_index(drop=True).assign(**{ROW: rows, ORDER: rows})
     con = engine.spark_backend(session)
-    return VALIDATORS[name](engine.register(con, session.createDataFrame(frame)), data, source, con)
+    arrow = pa.Table.from_pandas(
+        frame, preserve_index=False
+    )  # Spark takes Arrow whole; pandas' chunked text it refuses
+    return VALIDATORS[name](engine.register(con, session.createDataFrame(arrow)), data, source, con)
 
 
 _BLANK_LINE = (b"\n\n", b"\n\r\n")
