@@ -280,8 +280,8 @@ def _outside(ts, settings: DataSettings) -> Any:
 
 def _staged(src: _Source, fields: dict[str, str], quarantined: dict[str, str], header: dict[str, str]) -> ir.Table:
     """The raw table as the rules see it: ROW, ORDER, each field under its name (raw, to be
-    typed), the raw values to quarantine under RAW + their name in the quarantine file, and HEADER (a repeated header
-    line: every field in `header` equals its column name)."""
+    typed), the raw values to quarantine under RAW + their name in the quarantine file,
+    and HEADER (a repeated header line: every field in `header` equals its column name)."""
     t = src.table
     return t.select(
         ROW,
