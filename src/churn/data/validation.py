@@ -451,11 +451,11 @@ def _finish(
         # the raw values of the rows set aside only: the others would only take space
         **{RAW + c: ibis.ifelse(bad, t[RAW + c].cast("string"), ibis.null("string")) for c in quarantined},
     )
-    if not engine_is_spark(src.con):
+    if not engine_is_spark(src.con):  # DuckDB: one sorted query, no table stored
         return _counted_sorted(src, checked, fields, settings, source, quarantined, status, drop_duplicates)
-    cached = _Cached(src.con, checked)
+    cached = _Persisted(src.con, checked)
     try:
-        return _counted(src, cached, fields, settings, source, quarantined, status, drop_duplicates)
+        return _counted_on_spark(src, cached, fields, settings, source, quarantined, status, drop_duplicates)
     except BaseException:
         cached.release()
         raise
@@ -546,20 +546,15 @@ def _counts(totals: dict, n_good: int, n_distinct: int, n_kept: int, drop_duplic
     return counts
 
 
-class _Cached:
-    """The checked table, read several times (counts, rows set aside, rows kept). Spark
-    persists it; DuckDB recomputes it each time: the checks cost less than storing ten
-    million typed rows (which took longer and doubled the peak memory), and the rows set
-    aside are queried only when there are any."""
+class _Persisted:
+    """The checked table on Spark, persisted: it is read for the counts, the rows set aside
+    and the rows kept. `release()` once the kept rows are written."""
 
     def __init__(self, con: ibis.BaseBackend, expr: ir.Table):
-        self.frame = None
-        self.table = expr
-        if engine_is_spark(con):
-            from churn import engine
+        from churn import engine
 
-            self.frame = engine.to_spark(con, expr).persist()
-            self.table = engine.register(con, self.frame)
+        self.frame = engine.to_spark(con, expr).persist()
+        self.table = engine.register(con, self.frame)
 
     def release(self) -> None:
         if self.frame is not None:
@@ -580,7 +575,7 @@ def _repeated_header(t: ir.Table, names: dict[str, str]) -> Any:
     return ibis.ifelse(t[columns[0]].contains(columns[0]), same, False).fill_null(False)
 
 
-def _counted(src, cache, fields, settings, source, quarantined, status, drop_duplicates) -> Validated:
+def _counted_on_spark(src, cache, fields, settings, source, quarantined, status, drop_duplicates) -> Validated:
     """The Spark reading of the checked table, persisted: the counts, the rows set aside
     (collected: they are few, or the run fails first) and the kept rows, all lazy
     expressions until written."""
