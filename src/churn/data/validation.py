@@ -477,8 +477,9 @@ def _counted_sorted(src, checked, fields, settings, source, quarantined, status,
     """The DuckDB reading of the checked table: one query sorts every row by where it goes
     (KIND) and then by every column, so the kept rows are one slice, sorted, duplicates
     neighbours, and the counts are the sizes of the slices; the rows set aside are read
-    again only when there are any. (Three queries over ten million rows, or a temporary
-    table, took half as long again and twice the memory.)"""
+    again only when there are any. (On ten million rows, storing the checked rows in a
+    temporary table took 41 s and 6.6 GB in the whole ingest; separate queries for the
+    counts and the kept rows 13 s of checks against 11 s.)"""
     con = src.con
     kind = ibis.cases(
         (checked[REASON].notnull(), BAD),
