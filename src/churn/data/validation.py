@@ -24,7 +24,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from churn import io
+from churn import engine, io
 from churn.config import DataSettings
 from churn.data import parsing
 from churn.errors import InputError
@@ -218,9 +218,9 @@ class _Source:
 
 def _source(raw, con: ibis.BaseBackend | None) -> _Source:
     """A pandas frame (read on this machine; its index holds the row numbers when inputs.raw
-    set them) goes to a private DuckDB; an Ibis table stays on its engine (on Spark: ORDER
-    is the read order, and rows have numbers only when the table came from a file read
-    here, in ROW)."""
+    set them) goes to a private DuckDB; an Ibis table stays on its engine and comes with
+    ORDER, the read order (inputs.raw adds it); its rows have numbers only when it came
+    from a file read here, in ROW."""
     if isinstance(raw, pd.DataFrame):
         con = ibis.duckdb.connect(temp_directory=str(io.spill_directory()), memory_limit=CHECK_MEMORY)
         rows = row_numbers(raw)
@@ -233,10 +233,9 @@ def _source(raw, con: ibis.BaseBackend | None) -> _Source:
         con.con.register(name, arrow)
         table = con.table(name)
         return _Source(con, table.mutate(**{ORDER: table[ROW]}), numbered=True)
-    table = raw if ORDER in raw.columns else raw.mutate(**{ORDER: ibis.row_number()})
     if ROW in raw.columns:  # a file read on this machine, checked by Spark
-        return _Source(con, table, numbered=True)
-    return _Source(con, table.mutate(**{ROW: ibis.null("int64")}), numbered=False)
+        return _Source(con, raw, numbered=True)
+    return _Source(con, raw.mutate(**{ROW: ibis.null("int64")}), numbered=False)
 
 
 def row_numbers(raw: pd.DataFrame) -> np.ndarray:
@@ -251,21 +250,26 @@ def _columns(raw) -> list[str]:
     return [c for c in map(str, raw.columns) if c not in (ORDER, ROW)]
 
 
-def _check_header(raw, source: str) -> None:
+def check_header(raw, source: str) -> None:
+    """Refuses a column name given twice (which one a field reads would be a guess)."""
     error = duplicate_header_error(source, _columns(raw))
     if error is not None:
         raise error
 
 
 def _require(raw, required, source: str) -> None:
-    """Refuses a repeated column name, missing required columns and (for a frame read here)
-    a header without rows."""
-    _check_header(raw, source)
+    """Refuses a repeated column name and missing required columns."""
+    check_header(raw, source)
     missing = [c for c in required if c not in _columns(raw)]
     if missing:
         raise _missing_columns_error(source, raw, missing)
-    if isinstance(raw, pd.DataFrame) and raw.empty:
-        raise InputError(source, "has a header row but no data rows", row=2)
+
+
+def _no_rows_error(source: str, numbered: bool) -> InputError:
+    """A table without rows: a file's header line is row 1, so its first row would be row 2."""
+    if numbered:
+        return InputError(source, "has a header row but no data rows", row=2)
+    return InputError(source, "has no data rows")
 
 
 def _blank(value) -> Any:
@@ -311,14 +315,13 @@ def validate_transactions(raw, settings: DataSettings, source: str, con: ibis.Ba
     refund), plus any of order_id, category, channel, status that are mapped and present.
     """
     mapping = settings.columns.model_dump()
-    _check_header(raw, source)
+    check_header(raw, source)
     found = _columns(raw)
     missing = [mapping[f] for f in TRANSACTION_FIELDS if mapping[f] not in found]
     if missing:
         raise _missing_columns_error(source, raw, missing)
     if settings.exclude_status and (not settings.columns.status or settings.columns.status not in found):
         raise exclude_status_missing_error(source, settings, found)
-    _require(raw, (), source)
     present = {f: mapping[f] for f in TRANSACTION_FIELDS + OPTIONAL_TRANSACTION_FIELDS if mapping.get(f) in found}
     src = _source(raw, con)
     t = _staged(src, present, present, present)
@@ -451,7 +454,7 @@ def _finish(
         # the raw values of the rows set aside only: the others would only take space
         **{RAW + c: ibis.ifelse(bad, t[RAW + c].cast("string"), ibis.null("string")) for c in quarantined},
     )
-    if not engine_is_spark(src.con):  # DuckDB: one sorted query, no table stored
+    if not engine.is_spark(src.con):  # DuckDB: one sorted query, no table stored
         return _counted_sorted(src, checked, fields, settings, source, quarantined, status, drop_duplicates)
     cached = _Persisted(src.con, checked)
     try:
@@ -496,13 +499,12 @@ def _counted_sorted(src, checked, fields, settings, source, quarantined, status,
     table = table.drop_columns([KIND])
     totals = {"read": len(table), "header": sizes[REPEATED_HEADER], "bad": sizes[BAD], "filtered": sizes[FILTERED]}
     if totals["read"] == 0:
-        raise InputError(source, "has no data rows")
-    bad = checked.filter(checked[REASON].notnull()).order_by(ORDER)
+        raise _no_rows_error(source, src.numbered)
+    set_aside = _set_aside(checked, quarantined)
     if totals["bad"] and settings.on_bad_rows == "fail":
-        first = con.to_pyarrow(bad.select(ROW, REASON, *(RAW + c for c in quarantined)).limit(1)).to_pylist()[0]
-        _raise_bad_row(first, quarantined, totals["bad"], settings, source)
-    rejected = bad.select(row=bad[ROW], **{c: bad[RAW + c] for c in quarantined}, reason=bad[REASON])
-    rejected = (con.to_pyarrow(rejected) if totals["bad"] else rejected.schema().to_pyarrow().empty_table()).to_pandas()
+        _raise_bad_row(con, set_aside, quarantined, totals["bad"], settings, source)
+    rejected = con.to_pyarrow(set_aside) if totals["bad"] else set_aside.schema().to_pyarrow().empty_table()
+    rejected = rejected.to_pandas()
     good = table.slice(0, sizes[GOOD])
     warnings = []
     if status and totals["filtered"] == 0:
@@ -519,12 +521,19 @@ def _counted_sorted(src, checked, fields, settings, source, quarantined, status,
     )
 
 
-def _raise_bad_row(first: dict, quarantined, n_bad: int, settings: DataSettings, source: str):
-    """data.on_bad_rows: fail, on the first bad row (its raw values, not the typed: a date
-    out of range may not even convert)."""
-    column = first[REASON].split(":", 1)[0]
-    value = first.get(RAW + column) if column in quarantined else None
-    raise bad_rows_error(source, first[REASON], value, n_bad, settings, row=first[ROW])
+def _set_aside(checked: ir.Table, quarantined: list[str]) -> ir.Table:
+    """The rows set aside in read order: `row`, their raw values as text (not the typed: a
+    date out of range may not even convert), `reason`."""
+    bad = checked.filter(checked[REASON].notnull()).order_by(ORDER)
+    return bad.select(row=bad[ROW], **{c: bad[RAW + c] for c in quarantined}, reason=bad[REASON])
+
+
+def _raise_bad_row(con, set_aside: ir.Table, quarantined, n_bad: int, settings: DataSettings, source: str):
+    """data.on_bad_rows: fail, naming the first bad row's column and raw value."""
+    first = con.to_pyarrow(set_aside.limit(1)).to_pylist()[0]
+    column = first["reason"].split(":", 1)[0]
+    value = first.get(column) if column in quarantined else None
+    raise bad_rows_error(source, first["reason"], value, n_bad, settings, row=first["row"])
 
 
 def _rejected_frame(rejected: pd.DataFrame, numbered: bool) -> pd.DataFrame:
@@ -552,8 +561,6 @@ class _Persisted:
     and the rows kept. `release()` once the kept rows are written."""
 
     def __init__(self, con: ibis.BaseBackend, expr: ir.Table):
-        from churn import engine
-
         self.frame = engine.to_spark(con, expr).persist()
         self.table = engine.register(con, self.frame)
 
@@ -589,16 +596,11 @@ def _counted_on_spark(src, cache, fields, settings, source, quarantined, status,
     totals = con.to_pyarrow(cached.aggregate(**aggregates)).to_pylist()[0]
     totals = {k: int(totals.get(k) or 0) for k in ("read", "header", "bad", "filtered")}
     if totals["read"] == 0:
-        raise InputError(source, "has no data rows")
+        raise _no_rows_error(source, src.numbered)
+    set_aside = _set_aside(cached, quarantined)
     if totals["bad"] and settings.on_bad_rows == "fail":
-        shown_columns = [ROW, REASON, *(RAW + c for c in quarantined)]  # not the typed: out of range there
-        first = con.to_pyarrow(cached.filter(bad).order_by(ORDER).select(shown_columns).limit(1)).to_pylist()[0]
-        _raise_bad_row(first, quarantined, totals["bad"], settings, source)
-    rejected = cached.filter(bad).order_by(ORDER)
-    rejected = rejected.select(
-        row=rejected[ROW], **{c: rejected[RAW + c] for c in quarantined}, reason=rejected[REASON]
-    )
-    rejected = con.to_pyarrow(rejected).to_pandas()
+        _raise_bad_row(con, set_aside, quarantined, totals["bad"], settings, source)
+    rejected = con.to_pyarrow(set_aside).to_pandas()
     warnings = []
     if status and totals["filtered"] == 0:
         good = cached.filter(~bad & ~cached[HEADER] & cached.status.notnull())
@@ -608,8 +610,6 @@ def _counted_on_spark(src, cache, fields, settings, source, quarantined, status,
         warnings.append(status_matched_nothing(source, settings, [(r["status"], r["count"]) for r in top]))
     good = cached.filter(~bad & ~cached[HEADER] & ~filtered).select(*fields)
     kept, n_good, n_distinct, n_kept = _distinct_on_spark(con, good, fields, drop_duplicates)
-    from churn import engine
-
     counts = _counts(totals, n_good, n_distinct, n_kept, drop_duplicates)
     return Validated(engine.to_spark(con, kept), _rejected_frame(rejected, src.numbered), counts, warnings, cache)
 
@@ -671,10 +671,6 @@ def _repeats_previous(table: pa.Table) -> np.ndarray:
 
 def _count(con: ibis.BaseBackend, table: ir.Table) -> int:
     return int(con.to_pyarrow(table.aggregate(n=table.count())).to_pylist()[0]["n"])
-
-
-def engine_is_spark(con: ibis.BaseBackend) -> bool:
-    return con.name == "pyspark"
 
 
 def _to_pandas(table: pa.Table) -> pd.DataFrame:

@@ -15,6 +15,7 @@ from churn.data.validation import (
     ORDER,
     ROW,
     Validated,
+    check_header,
     duplicate_header_error,
     row_numbers,
     validate_contacts,
@@ -77,15 +78,12 @@ def _read_local(root: Path, key: str, path: str, name: str, data: DataSettings, 
 
 def check_on_spark(raw: pd.DataFrame, name: str, data: DataSettings, source: str, session) -> Validated:
     """A frame read here, checked by Spark with its row numbers (ROW) and order (ORDER)."""
-    _check_header(raw.columns, source)
-    if raw.empty:
-        raise InputError(source, "has a header row but no data rows", row=2)
+    check_header(raw, source)  # before the frame becomes a Spark table, where names must be unique
     rows = row_numbers(raw)
     frame = raw.reset_index(drop=True).assign(**{ROW: rows, ORDER: rows})
     con = engine.spark_backend(session)
-    arrow = pa.Table.from_pandas(
-        frame, preserve_index=False
-    )  # Spark takes Arrow whole; pandas' chunked text it refuses
+    # As Arrow: pandas' chunked Arrow text made Spark fall back to converting row by row.
+    arrow = pa.Table.from_pandas(frame, preserve_index=False)
     return VALIDATORS[name](engine.register(con, session.createDataFrame(arrow)), data, source, con)
 
 
@@ -152,16 +150,10 @@ def _read_spark(root: Path, key: str, path: str, name: str, data: DataSettings, 
     spec = path[len(spark_io.DELTA_PREFIX) :] if path.startswith(spark_io.DELTA_PREFIX) else path
     local = None if path.startswith(spark_io.TABLE_PREFIX) or spark_io.is_uri(spec) else resolve(root, spec, key)
     raw = spark_io.read(session, spark_io.source_of(path, local), path)
-    _check_header(raw.columns, path)
+    check_header(raw, path)  # before the table reaches Ibis, where names must be unique
     con = engine.spark_backend(session)
     table = engine.register(con, raw.withColumn(ORDER, F.monotonically_increasing_id()))  # the read order
     return VALIDATORS[name](table, data, path, con)
-
-
-def _check_header(columns: list[str], source: str) -> None:
-    error = duplicate_header_error(source, columns)
-    if error is not None:
-        raise error
 
 
 def raw_table(root: Path, key: str, path: str, name: str, params: Params):

@@ -8,10 +8,10 @@ beside, as `possible_repeats`). A status rule that matches no row is a warning n
 statuses present.
 
 With `engine: spark`, Parquet files, Delta tables and catalog tables (`table:db.name`)
-are read and checked by Spark (the same rules, data/validation.py, run there) and
-written as single Parquet files of the same columns, so later stages read them as they read the single-node
-output. CSV files always take the single-node path: their quirks (encodings,
-delimiters, repeated header lines) and row numbers in messages are handled there.
+are read and checked by Spark, and a CSV file is read here (its encodings, delimiters
+and row numbers are the reader's) and checked by Spark: the same rules
+(data/validation.py) on either engine. The tables are written as single Parquet files of
+the same columns, so later stages read them as they read the DuckDB output.
 """
 
 from __future__ import annotations
