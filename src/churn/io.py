@@ -15,11 +15,13 @@ import json
 import os
 import shutil
 import tempfile
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 from churn.errors import InputError
 
@@ -154,6 +156,34 @@ def write_table(df: pd.DataFrame, path: Path | str) -> None:
             raise ValueError(f"{path}: unsupported table format (use .csv or .parquet)")
 
 
+def write_arrow_parquet(table: pa.Table, path: Path | str) -> None:
+    """Write an Arrow table as Parquet, atomically, in the bytes write_table writes for its
+    frame (arrow_to_pandas): the same types and pandas metadata, without making the frame."""
+    import pyarrow.parquet as pq
+
+    schema = pa.Table.from_pandas(arrow_to_pandas(table.slice(0, 0)), preserve_index=False).schema
+    with atomic_path(Path(path)) as tmp:
+        pq.write_table(table.cast(schema), tmp, compression="zstd")
+
+
+def arrow_to_pandas(table: pa.Table) -> pd.DataFrame:
+    """An Arrow table as a frame: text Arrow-backed, timestamps in nanoseconds (the ingest's
+    range rule keeps them within pandas' bounds), flags as nullable booleans."""
+    frame = table.to_pandas(types_mapper=_PANDAS_TYPES.get)  # not self_destruct: the table may be a slice
+    for col in frame.columns:
+        if pd.api.types.is_datetime64_any_dtype(frame[col]):
+            frame[col] = frame[col].astype("datetime64[ns]")
+    return frame
+
+
+_PANDAS_TYPES = {
+    pa.string(): pd.StringDtype("pyarrow"),
+    pa.large_string(): pd.StringDtype("pyarrow"),
+    pa.string_view(): pd.StringDtype("pyarrow"),
+    pa.bool_(): pd.BooleanDtype(),
+}
+
+
 def _write_csv(df: pd.DataFrame, path: Path) -> None:
     """CSV written by DuckDB (several times faster than pandas for a million rows), in the
     bytes pandas' to_csv would write: booleans as True/False, an empty text as an empty
@@ -259,15 +289,21 @@ def read_table(
         if all_text and (fast := _read_csv_as_text(path, delimiter, encoding)) is not None:
             return fast
         try:
-            return pd.read_csv(
-                path,
-                sep=delimiter,
-                dtype="string" if all_text else {c: "string" for c in text_columns},
-                keep_default_na=False,
-                na_values=[""],
-                encoding=encoding,
-                skip_blank_lines=True,
-            )
+            with warnings.catch_warnings():
+                # With index_col=False pandas only warns of a row longer than the header, and drops its extra fields.
+                warnings.simplefilter("error", pd.errors.ParserWarning)
+                return pd.read_csv(
+                    path,
+                    sep=delimiter,
+                    dtype="string" if all_text else {c: "string" for c in text_columns},
+                    keep_default_na=False,
+                    na_values=[""],
+                    encoding=encoding,
+                    skip_blank_lines=True,
+                    index_col=False,  # a delimiter at the end of a line is not a first column of row names
+                )
+        except pd.errors.ParserWarning:
+            raise _long_row_error(name, path, encoding, delimiter) from None
         except UnicodeDecodeError:
             row, column = _find_undecodable(path, encoding, delimiter)
             raise InputError(
@@ -280,6 +316,8 @@ def read_table(
         except pd.errors.EmptyDataError:
             raise InputError(name, "the file is empty (expected a header row and data)") from None
         except pd.errors.ParserError as exc:
+            if (long_row := _long_row_error(name, path, encoding, delimiter)).row is not None:
+                raise long_row from None
             raise InputError(name, f"not a well-formed CSV file ({exc})") from None
     raise InputError(name, "unsupported file type (expected .csv or .parquet)")
 
@@ -342,6 +380,28 @@ def _find_undecodable(path: Path, encoding: str, delimiter: str) -> tuple[int | 
             if number == 1:
                 header = [h.strip() for h in text.rstrip("\r\n").split(delimiter)]
     return None, None
+
+
+def _long_row_error(name: str, path: Path, encoding: str, delimiter: str) -> InputError:
+    """The error naming the first row with more fields than the header (row None: none)."""
+    row, fields, columns = _find_long_row(path, encoding, delimiter)
+    return InputError(name, f"{fields} fields in a row, more than the header's {columns} columns", row=row)
+
+
+def _find_long_row(path: Path, encoding: str, delimiter: str) -> tuple[int | None, int, int]:
+    """Row number (header = 1, blank lines counted), field count and header width of the
+    first row with more fields than the header (an empty last field aside: a delimiter
+    at the end of a line)."""
+    with path.open(encoding=encoding, newline="") as fh:
+        reader = csv.reader(fh, delimiter=delimiter)
+        header = next(reader, [])
+        start = 2
+        for record in reader:
+            fields = record[:-1] if len(record) == len(header) + 1 and record[-1] == "" else record
+            if len(fields) > len(header):
+                return start, len(record), len(header)
+            start = reader.line_num + 1
+    return None, 0, len(header)
 
 
 def read_json(path: Path | str) -> Any:

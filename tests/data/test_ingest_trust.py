@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 import yaml
 
@@ -290,7 +291,7 @@ def test_unwritable_outputs_exit_2_naming_the_path(tmp_path, monkeypatch, capsys
     def fail(*args, **kwargs):
         raise OSError(code, "simulated")  # as pyarrow raises it: no file name
 
-    monkeypatch.setattr(pd.DataFrame, "to_parquet", fail)
+    monkeypatch.setattr(pq, "write_table", fail)  # how every Parquet file is written
     status, _, err = ingest(root, monkeypatch, capsys)
     assert status == 2
     assert err == (

@@ -14,7 +14,11 @@ first occurrence of an id) is the order Spark reads them in.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import ibis
@@ -162,15 +166,21 @@ def row_counts(
 
 @dataclass
 class Validated:
-    """The typed table (a pandas frame from DuckDB; a lazy Spark DataFrame on Spark), the
-    rows rejected (`row`, the raw values as text, `reason`), and the row counts. Call
-    `release()` once a Spark table is written."""
+    """The typed rows (an Arrow table from DuckDB; a lazy Spark DataFrame on Spark), the
+    rows rejected (`row`, the raw values as text, `reason`), and the row counts. `table` is
+    the rows as a pandas frame (made when first asked for). Call `release()` once a Spark
+    table is written."""
 
-    table: Any
+    rows: Any
     rejected: pd.DataFrame
     counts: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     cached: Any = None
+
+    @cached_property
+    def table(self) -> Any:
+        """A pandas frame of the rows from DuckDB; the Spark DataFrame as it is."""
+        return io.arrow_to_pandas(self.rows) if isinstance(self.rows, pa.Table) else self.rows
 
     def release(self) -> None:
         if self.cached is not None:
@@ -207,22 +217,45 @@ Rule = tuple[Any, str]
 
 
 @dataclass
-class _Source:
+class Source:
     """A raw table on an engine: the Ibis table with ROW and ORDER added, and whether its
-    rows have numbers (lines of a file)."""
+    rows have numbers (lines of a file). A CSV file read by DuckDB is a view (`view`):
+    `numbered` SQL, or `plain` SQL with ROW and ORDER missing, for queries that do not
+    need them (see `unnumbered`)."""
 
     con: ibis.BaseBackend
     table: ir.Table
     numbered: bool
+    view: tuple[str, str, str] | None = None  # name, numbered SQL, plain SQL
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.table.columns)
+
+    @contextmanager
+    def unnumbered(self) -> Iterator[None]:
+        """Within, a CSV file's rows have no ROW or ORDER: numbering rows in file order
+        holds DuckDB's whole query to one thread (twice the time of the checks on two cores)."""
+        if self.view is None:
+            yield
+            return
+        name, numbered, plain = self.view
+        self.con.raw_sql(f"CREATE OR REPLACE TEMP VIEW {name} AS {plain}")
+        try:
+            yield
+        finally:
+            self.con.raw_sql(f"CREATE OR REPLACE TEMP VIEW {name} AS {numbered}")
 
 
-def _source(raw, con: ibis.BaseBackend | None) -> _Source:
+def _source(raw, con: ibis.BaseBackend | None) -> Source:
     """A pandas frame (read on this machine; its index holds the row numbers when inputs.raw
     set them) goes to a private DuckDB; an Ibis table stays on its engine and comes with
     ORDER, the read order (inputs.raw adds it); its rows have numbers only when it came
     from a file read here, in ROW."""
+    if isinstance(raw, Source):
+        return raw
     if isinstance(raw, pd.DataFrame):
-        con = ibis.duckdb.connect(temp_directory=str(io.spill_directory()), memory_limit=CHECK_MEMORY)
+        con = _checking_connection()
         rows = row_numbers(raw)
         frame = raw.copy(deep=False)
         for col in frame.columns:
@@ -232,10 +265,42 @@ def _source(raw, con: ibis.BaseBackend | None) -> _Source:
         name = ibis.util.gen_name("raw")
         con.con.register(name, arrow)
         table = con.table(name)
-        return _Source(con, table.mutate(**{ORDER: table[ROW]}), numbered=True)
+        return Source(con, table.mutate(**{ORDER: table[ROW]}), numbered=True)
     if ROW in raw.columns:  # a file read on this machine, checked by Spark
-        return _Source(con, raw, numbered=True)
-    return _Source(con, raw.mutate(**{ROW: ibis.null("int64")}), numbered=False)
+        return Source(con, raw, numbered=True)
+    return Source(con, raw.mutate(**{ROW: ibis.null("int64")}), numbered=False)
+
+
+def _checking_connection() -> ibis.BaseBackend:
+    """A private DuckDB for one table's checks, spilling to the private spill directory."""
+    return ibis.duckdb.connect(temp_directory=str(io.spill_directory()), memory_limit=CHECK_MEMORY)
+
+
+def csv_on_duckdb(file: Path, names: list[str], delimiter: str) -> Source:
+    """A UTF-8 CSV file as DuckDB reads it, streamed, never held whole here: every column as
+    text (an empty field missing), with ROW (the header is row 1) and ORDER. `names` are
+    the header's. Rows are numbered in file order (DuckDB keeps a scan's order for a
+    window without ORDER BY), so the file must have no blank lines: DuckDB skips them.
+
+    DuckDB refuses what it will not read as written (a ragged row, bytes that are not
+    UTF-8, an unclosed quote) when the rows are read, with duckdb.InvalidInputException:
+    the caller then reads the file itself, where the message names the row and column.
+    """
+    con = _checking_connection()
+    columns = ", ".join(f"{_sql_text(n)}: 'VARCHAR'" for n in names)
+    read = (
+        f"read_csv({_sql_text(str(file))}, header = true, auto_detect = false, columns = {{{columns}}}, "
+        f"delim = {_sql_text(delimiter)}, quote = '\"', escape = '\"', strict_mode = true, null_padding = false)"
+    )
+    numbered = f"SELECT *, CAST(row_number() OVER () + 1 AS BIGINT) AS {ROW}, {ROW} AS {ORDER} FROM {read}"
+    plain = f"SELECT *, CAST(NULL AS BIGINT) AS {ROW}, CAST(NULL AS BIGINT) AS {ORDER} FROM {read}"
+    name = ibis.util.gen_name("csv")
+    con.raw_sql(f"CREATE TEMP VIEW {name} AS {numbered}")
+    return Source(con, con.table(name), numbered=True, view=(name, numbered, plain))
+
+
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
 
 
 def row_numbers(raw: pd.DataFrame) -> np.ndarray:
@@ -282,7 +347,7 @@ def _outside(ts, settings: DataSettings) -> Any:
     return ts.notnull() & ((ts < lo) | (ts >= hi))
 
 
-def _staged(src: _Source, fields: dict[str, str], quarantined: dict[str, str], header: dict[str, str]) -> ir.Table:
+def _staged(src: Source, fields: dict[str, str], quarantined: dict[str, str], header: dict[str, str]) -> ir.Table:
     """The raw table as the rules see it: ROW, ORDER, each field under its name (raw, to be
     typed), the raw values to quarantine under RAW + their name in the quarantine file,
     and HEADER (a repeated header line: every field in `header` equals its column name)."""
@@ -417,11 +482,11 @@ def validate_customers(raw, settings: DataSettings, source: str, con: ibis.BaseB
         return c.customer_id.notnull() & (c[ORDER] != first_of_id) & (c[ORDER] == first_of_row)
 
     rules.append((conflicting, CONFLICTING_ID))
-    return _finish(src, t, attributes, rules, settings, source, quarantined=columns)
+    return _finish(src, t, attributes, rules, settings, source, quarantined=columns, rules_use_order=True)
 
 
 def _finish(
-    src: _Source,
+    src: Source,
     t: ir.Table,
     fields: list[str],
     rules: list[Rule],
@@ -431,6 +496,7 @@ def _finish(
     quarantined: list[str],
     status: bool = False,
     drop_duplicates: str | None = None,
+    rules_use_order: bool = False,
 ) -> Validated:
     """Apply the rules (the first that holds is a row's reason), the bad-row policy, the
     status filter and duplicate removal; count everything.
@@ -455,7 +521,9 @@ def _finish(
         **{RAW + c: ibis.ifelse(bad, t[RAW + c].cast("string"), ibis.null("string")) for c in quarantined},
     )
     if not engine.is_spark(src.con):  # DuckDB: one sorted query, no table stored
-        return _counted_sorted(src, checked, fields, settings, source, quarantined, status, drop_duplicates)
+        return _counted_sorted(
+            src, checked, fields, settings, source, quarantined, status, drop_duplicates, rules_use_order
+        )
     cached = _Persisted(src.con, checked)
     try:
         return _counted_on_spark(src, cached, fields, settings, source, quarantined, status, drop_duplicates)
@@ -476,7 +544,9 @@ def _filtered(t: ir.Table, settings: DataSettings, status: bool) -> Any:
     return t[REASON].isnull() & ~t[HEADER] & t.status.lower().isin(excluded(settings)).fill_null(False)
 
 
-def _counted_sorted(src, checked, fields, settings, source, quarantined, status, drop_duplicates) -> Validated:
+def _counted_sorted(
+    src, checked, fields, settings, source, quarantined, status, drop_duplicates, rules_use_order
+) -> Validated:
     """The DuckDB reading of the checked table: one query sorts every row by where it goes
     (KIND) and then by every column, so the kept rows are one slice, sorted, duplicates
     neighbours, and the counts are the sizes of the slices; the rows set aside are read
@@ -493,8 +563,10 @@ def _counted_sorted(src, checked, fields, settings, source, quarantined, status,
     ordered = checked.select(*fields, **{KIND: kind.cast("int8")}).order_by(
         [KIND, *(ibis.asc(c, nulls_first=False) for c in fields)]
     )
-    # In batches: DuckDB's result is never held whole beside its Arrow copy.
-    table = con.con.sql(con.compile(ordered)).to_arrow_reader(1 << 20).read_all()
+    # In batches: DuckDB's result is never held whole beside its Arrow copy. The kept rows
+    # and the counts need no row numbers unless a rule reads ORDER (`rules_use_order`).
+    with nullcontext() if rules_use_order else src.unnumbered():
+        table = con.con.sql(con.compile(ordered)).to_arrow_reader(1 << 20).read_all()
     sizes = np.bincount(table[KIND].to_numpy(), minlength=4)
     table = table.drop_columns([KIND])
     totals = {"read": len(table), "header": sizes[REPEATED_HEADER], "bad": sizes[BAD], "filtered": sizes[FILTERED]}
@@ -514,7 +586,7 @@ def _counted_sorted(src, checked, fields, settings, source, quarantined, status,
     del table
     kept, n_good, n_distinct = _dropped_duplicates(good, fields, drop_duplicates)
     return Validated(
-        _to_pandas(kept),
+        kept,
         _rejected_frame(rejected, src.numbered),
         _counts(totals, n_good, n_distinct, len(kept), drop_duplicates),
         warnings,
@@ -671,21 +743,3 @@ def _repeats_previous(table: pa.Table) -> np.ndarray:
 
 def _count(con: ibis.BaseBackend, table: ir.Table) -> int:
     return int(con.to_pyarrow(table.aggregate(n=table.count())).to_pylist()[0]["n"])
-
-
-def _to_pandas(table: pa.Table) -> pd.DataFrame:
-    """The Arrow table as a frame: text Arrow-backed, timestamps in nanoseconds (the range
-    rule keeps them within pandas' bounds), flags as nullable booleans."""
-    frame = table.to_pandas(types_mapper=_PANDAS_TYPES.get)  # not self_destruct: the table may be a slice
-    for col in frame.columns:
-        if pd.api.types.is_datetime64_any_dtype(frame[col]):
-            frame[col] = frame[col].astype("datetime64[ns]")
-    return frame
-
-
-_PANDAS_TYPES = {
-    pa.string(): pd.StringDtype("pyarrow"),
-    pa.large_string(): pd.StringDtype("pyarrow"),
-    pa.string_view(): pd.StringDtype("pyarrow"),
-    pa.bool_(): pd.BooleanDtype(),
-}

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pyarrow as pa
 
 from churn import engine, io
 from churn.config import DataSettings, Params
+from churn.data import validation
 from churn.data.validation import (
     ORDER,
     ROW,
@@ -67,6 +70,8 @@ def _read_local(root: Path, key: str, path: str, name: str, data: DataSettings, 
     """A file on this machine, read here (a CSV file's quirks and row numbers are handled by
     the reader) and checked by the configured engine."""
     file = resolve(root, path, key)
+    if params.engine != "spark" and (streamed := _streamed_csv(file, name, data, path)) is not None:
+        return streamed
     text = (data.columns.customer_id,) if name == "transactions" else ("customer_id",)
     raw = io.read_table(file, text, delimiter=data.delimiter, encoding=data.encoding, source=path, all_text=True)
     if file.suffix in {".csv", ".txt", ".tsv"}:
@@ -87,21 +92,63 @@ def check_on_spark(raw: pd.DataFrame, name: str, data: DataSettings, source: str
     return VALIDATORS[name](engine.register(con, session.createDataFrame(arrow)), data, source, con)
 
 
+def _streamed_csv(file: Path, name: str, data: DataSettings, source: str) -> Validated | None:
+    """A plain UTF-8 CSV file read and checked by DuckDB without holding it here, or None
+    when the file must be read here: another encoding, a header the checks refuse, blank
+    lines (DuckDB skips them, so its row numbers would not be the file's), or rows DuckDB
+    will not read as written (where this reader words the error)."""
+    names = _plain_header(file, data)
+    if names is None:
+        return None
+    try:
+        result = VALIDATORS[name](validation.csv_on_duckdb(file, names, data.delimiter), data, source)
+    except duckdb.InvalidInputException:
+        return None
+    except InputError:  # a message naming a row: only if the rows were numbered as the file's lines
+        if _has_blank_line(file, None):
+            return None
+        raise
+    # One column: a blank line is a row of one missing value to DuckDB, so count nothing.
+    if _has_blank_line(file, result.counts["rows_read"] if len(names) > 1 else None):
+        result.release()
+        return None
+    return result
+
+
+def _plain_header(file: Path, data: DataSettings) -> list[str] | None:
+    """The header of a non-empty UTF-8 CSV file of distinct, non-empty column names, else None."""
+    if file.suffix not in {".csv", ".txt", ".tsv"} or not file.is_file() or file.stat().st_size == 0:
+        return None
+    if codecs.lookup(data.encoding).name != "utf-8" or len(data.delimiter) != 1:
+        return None
+    try:
+        with file.open(encoding="utf-8", newline="") as fh:
+            names = next(csv.reader(fh, delimiter=data.delimiter), [])
+    except (csv.Error, UnicodeError):
+        return None
+    names = [names[0].removeprefix("\ufeff"), *names[1:]] if names else []
+    if not names or "" in names or len(set(names)) < len(names):
+        return None
+    return names
+
+
 _BLANK_LINE = (b"\n\n", b"\n\r\n")
 _CHUNK = 1 << 24
 
 
-def _has_blank_line(file: Path, records: int) -> bool:
+def _has_blank_line(file: Path, records: int | None) -> bool:
     """Whether the file holds an empty line (read in chunks: files can be large). A file of
     exactly one line per record plus the header has none: counting newlines settles the
-    common case several times faster than searching for an empty line."""
-    lines, last = 0, b""
-    with file.open("rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            lines += chunk.count(b"\n")
-            last = chunk[-1:]
-    if lines + (last not in (b"\n", b"")) == records + 1:
-        return False
+    common case several times faster than searching for an empty line (`records` None:
+    search)."""
+    if records is not None:
+        lines, last = 0, b""
+        with file.open("rb") as fh:
+            while chunk := fh.read(_CHUNK):
+                lines += chunk.count(b"\n")
+                last = chunk[-1:]
+        if lines + (last not in (b"\n", b"")) == records + 1:
+            return False
     tail = b""
     with file.open("rb") as fh:
         while chunk := fh.read(_CHUNK):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import ibis
 import pandas as pd
+import pyarrow as pa
 
 from churn import engine, layout
 from churn.config import Params
@@ -31,9 +32,7 @@ def transactions_file(con: ibis.BaseBackend, root: Path, params: Params, path: s
     """Another transactions file (`--transactions`) as a table of `con`, read and validated
     as `churn ingest` would (on Spark unless it is a CSV file), and its row counts."""
     result = raw_table(root, "--transactions", path, "transactions", params)
-    table = (
-        ibis.memtable(result.table) if isinstance(result.table, pd.DataFrame) else engine.register(con, result.table)
-    )
+    table = ibis.memtable(result.rows) if isinstance(result.rows, pa.Table) else engine.register(con, result.rows)
     return table, result.counts
 
 

@@ -19,6 +19,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from churn import io, layout
 from churn.config import Params
@@ -50,8 +52,8 @@ def run(root: Path, params: Params) -> dict:
     with io.atomic_dir(root / layout.INTERIM) as out:
         for name, result in results.items():
             target = out / TARGETS[name].name
-            if isinstance(result.table, pd.DataFrame):
-                io.write_table(result.table, target)
+            if isinstance(result.rows, pa.Table):
+                io.write_arrow_parquet(result.rows, target)
             else:
                 from churn.spark_io import write_parquet
 
@@ -75,9 +77,10 @@ def run(root: Path, params: Params) -> dict:
 
 def _span(result) -> dict:
     """Customers and the first and last timestamp of the kept transactions."""
-    if isinstance(result.table, pd.DataFrame):
-        tx = result.table
-        customers, first, last = tx["customer_id"].nunique(), tx["timestamp"].min(), tx["timestamp"].max()
+    if isinstance(result.rows, pa.Table):
+        tx = result.rows
+        customers = pc.count_distinct(tx["customer_id"]).as_py()
+        first, last = (pd.Timestamp(v.as_py()) for v in pc.min_max(tx["timestamp"]).values())
     else:
         from pyspark.sql import functions as F
 
