@@ -1,8 +1,8 @@
 """Validate and type raw tables: every row is kept, filtered by a user rule, or rejected.
 
 One rule set, written as Ibis expressions and run by the configured engine: DuckDB for a
-table read on this machine (a CSV file's text, a Parquet file's columns), Spark for a
-Spark DataFrame (`engine: spark`). Each row's reason for rejection is the first rule that
+file on this machine (read by DuckDB itself, csv_on_duckdb and parquet_on_duckdb, or a
+frame read by inputs/raw.py), Spark for a Spark DataFrame (`engine: spark`). Each row's reason for rejection is the first rule that
 holds; the bad-row policy, the status filter, duplicate removal and the counts are
 expressions over the same table. Values are typed by data/parsing.py.
 
@@ -297,6 +297,41 @@ def csv_on_duckdb(file: Path, names: list[str], delimiter: str) -> Source:
     name = ibis.util.gen_name("csv")
     con.raw_sql(f"CREATE TEMP VIEW {name} AS {numbered}")
     return Source(con, con.table(name), numbered=True, view=(name, numbered, plain))
+
+
+def parquet_on_duckdb(file: Path, text_columns: tuple[str, ...] = ()) -> Source:
+    """A Parquet file as DuckDB reads it, never held whole here: its columns as typed,
+    with ROW (2, 3, ... in file order, as if after a header line, as for a file read here)
+    and ORDER. `text_columns` (ids) become text as io.read_table makes them: numbers as
+    written, floats without ".0" when every one is whole."""
+    con = _checking_connection()
+    read = f"read_parquet({_sql_text(str(file))}, file_row_number = true)"
+    schema = con.con.sql(f"SELECT * FROM {read}").limit(0).to_arrow_table().schema
+    as_text = []
+    for name in text_columns:
+        if name not in schema.names:
+            continue
+        col = _sql_name(name)
+        if pa.types.is_floating(schema.field(name).type):
+            whole = con.con.sql(
+                f"SELECT coalesce(bool_and(isfinite({col}) AND {col} = floor({col})), true) "
+                f"FROM {read} WHERE {col} IS NOT NULL AND NOT isnan({col})"
+            ).fetchone()[0]
+            as_text.append(
+                f"CAST(CAST({col} AS BIGINT) AS VARCHAR) AS {col}" if whole else f"CAST({col} AS VARCHAR) AS {col}"
+            )
+        else:
+            as_text.append(f"CAST({col} AS VARCHAR) AS {col}")
+    replace = f" REPLACE ({', '.join(as_text)})" if as_text else ""
+    table = con.sql(
+        f"SELECT * EXCLUDE (file_row_number){replace}, file_row_number + 2 AS {ROW}, file_row_number + 2 AS {ORDER} "
+        f"FROM {read}"
+    )
+    return Source(con, table, numbered=True)
+
+
+def _sql_name(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _sql_text(value: str) -> str:

@@ -67,13 +67,18 @@ def with_clock(data: DataSettings, today: dt.date | None = None) -> DataSettings
 
 
 def _read_local(root: Path, key: str, path: str, name: str, data: DataSettings, params: Params) -> Validated:
-    """A file on this machine, read here (a CSV file's quirks and row numbers are handled by
-    the reader) and checked by the configured engine."""
+    """A file on this machine, checked by the configured engine: on DuckDB read by DuckDB
+    itself when it reads the file as written, else read here (a CSV file's quirks and row
+    numbers are handled by the reader)."""
     file = resolve(root, path, key)
-    if params.engine != "spark" and (streamed := _streamed_csv(file, name, data, path)) is not None:
-        return streamed
-    text = (data.columns.customer_id,) if name == "transactions" else ("customer_id",)
-    raw = io.read_table(file, text, delimiter=data.delimiter, encoding=data.encoding, source=path, all_text=True)
+    if params.engine != "spark":
+        streamed = _streamed_parquet(file, name, data, path) if file.suffix == ".parquet" else None
+        streamed = streamed or _streamed_csv(file, name, data, path)
+        if streamed is not None:
+            return streamed
+    raw = io.read_table(
+        file, _id_columns(name, data), delimiter=data.delimiter, encoding=data.encoding, source=path, all_text=True
+    )
     if file.suffix in {".csv", ".txt", ".tsv"}:
         raw = _csv_rows(file, raw, data, path)
     if params.engine == "spark":
@@ -113,6 +118,22 @@ def _streamed_csv(file: Path, name: str, data: DataSettings, source: str) -> Val
         result.release()
         return None
     return result
+
+
+def _id_columns(name: str, data: DataSettings) -> tuple[str, ...]:
+    """The columns read as text however a file stores them: the customer ids."""
+    return (data.columns.customer_id,) if name == "transactions" else ("customer_id",)
+
+
+def _streamed_parquet(file: Path, name: str, data: DataSettings, source: str) -> Validated | None:
+    """A Parquet file read and checked by DuckDB without holding it here, or None when
+    DuckDB cannot read it (read here then, where the message says why)."""
+    if not file.is_file():
+        return None
+    try:
+        return VALIDATORS[name](validation.parquet_on_duckdb(file, _id_columns(name, data)), data, source)
+    except duckdb.Error:
+        return None
 
 
 def _plain_header(file: Path, data: DataSettings) -> list[str] | None:

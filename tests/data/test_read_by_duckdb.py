@@ -1,11 +1,14 @@
-"""A plain UTF-8 CSV file is read and checked by DuckDB without being held here
-(inputs/raw._streamed_csv). It must give what reading the file here and checking the
-frame gives: the same kept rows, rows set aside with the same row numbers, counts,
-warnings and errors. A file DuckDB would read otherwise (blank lines, another encoding,
-rows it will not read as written) is read here instead."""
+"""A plain UTF-8 CSV file or a Parquet file is read and checked by DuckDB without being
+held here (inputs/raw._streamed_csv, _streamed_parquet). It must give what reading the
+file here and checking the frame gives: the same kept rows, rows set aside with the same
+row numbers, counts, warnings and errors. A file DuckDB would read otherwise (blank
+lines, another encoding, rows it will not read as written, a damaged Parquet file) is
+read here instead."""
 
 from __future__ import annotations
 
+import datetime as dt
+import decimal
 import shutil
 from pathlib import Path
 
@@ -62,11 +65,11 @@ def with_data(params, **data):
     return params.model_copy(update={"data": params.data.model_copy(update=data)})
 
 
-def outcome(root: Path, params, name: str = "transactions") -> tuple:
-    """What raw_table gives for data/raw/file.csv: the kept rows, rows set aside, counts and
-    warnings, or the error."""
+def outcome(root: Path, params, name: str = "transactions", file: str = "data/raw/file.csv") -> tuple:
+    """What raw_table gives for `file`: the kept rows, rows set aside, counts and warnings,
+    or the error."""
     try:
-        got = raw.raw_table(root, f"data.{name}", "data/raw/file.csv", name, params)
+        got = raw.raw_table(root, f"data.{name}", file, name, params)
     except InputError as exc:
         return ("error", str(exc))
     return ("rows", got.table.reset_index(drop=True), got.rejected.reset_index(drop=True), got.counts, got.warnings)
@@ -82,11 +85,14 @@ def assert_same(streamed: tuple, read_here: tuple) -> None:
     assert streamed[3:] == read_here[3:]
 
 
-def both_ways(tmp_path: Path, params, monkeypatch, name: str = "transactions") -> tuple[tuple, tuple, bool]:
+def both_ways(
+    tmp_path: Path, params, monkeypatch, name: str = "transactions", file: str = "data/raw/file.csv"
+) -> tuple[tuple, tuple, bool]:
     """The outcome streamed (when the file qualifies), the outcome read here, and whether
     DuckDB read the file."""
     used = []
-    real = raw._streamed_csv
+    name_of_reader = "_streamed_parquet" if file.endswith(".parquet") else "_streamed_csv"
+    real = getattr(raw, name_of_reader)
 
     def spy(*args):
         try:
@@ -98,11 +104,12 @@ def both_ways(tmp_path: Path, params, monkeypatch, name: str = "transactions") -
         return result
 
     with monkeypatch.context() as m:
-        m.setattr(raw, "_streamed_csv", spy)
-        streamed = outcome(tmp_path, params, name)
+        m.setattr(raw, name_of_reader, spy)
+        streamed = outcome(tmp_path, params, name, file)
     with monkeypatch.context() as m:
         m.setattr(raw, "_streamed_csv", lambda *args: None)
-        read_here = outcome(tmp_path, params, name)
+        m.setattr(raw, "_streamed_parquet", lambda *args: None)
+        read_here = outcome(tmp_path, params, name, file)
     return streamed, read_here, used == [True]
 
 
@@ -125,6 +132,65 @@ def test_bad_files_streamed_equal_read_here(tmp_path, params, monkeypatch, file)
     name = "customers" if file.startswith("customers") else "transactions"
     streamed, read_here, _ = both_ways(tmp_path, params, monkeypatch, name)
     assert_same(streamed, read_here)
+
+
+def typed_frames() -> dict[str, pd.DataFrame]:
+    """Parquet as exports write it: typed columns, missing values, time zones."""
+    ts = pd.to_datetime(["2024-01-01 10:00", "2024-01-02 00:00:00.123456789", None], format="ISO8601")
+    return {
+        "text": pd.DataFrame(
+            {
+                "customer_id": ["1", " 2 ", None],
+                "timestamp": ["2024-01-01", "x", "2024-01-03"],
+                "amount": ["5", "1e99", ""],
+            }
+        ),
+        "typed": pd.DataFrame(
+            {
+                "order_id": ["o1", "o2", "o3"],
+                "customer_id": [1.0, 2.0, float("nan")],
+                "timestamp": ts,
+                "amount": [5.5, float("inf"), -3.0],
+                "status": pd.Categorical(["Completed", "cancelled", "Completed"]),
+            }
+        ),
+        "zoned": pd.DataFrame(
+            {"customer_id": [7, 8, 9], "timestamp": ts.tz_localize("Europe/Berlin"), "amount": [1, 2, 3]}
+        ),
+        "decimal amounts and dates": pd.DataFrame(
+            {
+                "customer_id": ["a", "b", "b"],
+                "timestamp": [dt.date(2024, 1, 1), dt.date(2024, 1, 2), dt.date(2024, 1, 2)],
+                "amount": [decimal.Decimal("5.00"), decimal.Decimal("-1.25"), decimal.Decimal("-1.25")],
+            }
+        ),
+        "booleans where a date belongs": pd.DataFrame(
+            {"customer_id": ["1", "2"], "timestamp": [False, True], "amount": [1.0, 2.0]}
+        ),
+        "fractional and huge ids": pd.DataFrame(
+            {"customer_id": [1.0, 2.5, 1e20, 1e-5], "timestamp": ["2024-01-01"] * 4, "amount": [1.0] * 4}
+        ),
+        "no rows": pd.DataFrame({"customer_id": pd.Series([], dtype="string"), "timestamp": [], "amount": []}),
+    }
+
+
+@pytest.mark.parametrize("case", list(typed_frames()))
+@pytest.mark.parametrize("on_bad_rows", ["quarantine", "fail"])
+def test_parquet_streamed_equals_read_here(tmp_path, params, monkeypatch, case, on_bad_rows):
+    (tmp_path / "data/raw").mkdir(parents=True)
+    typed_frames()[case].to_parquet(tmp_path / "data/raw/file.parquet")
+    params = with_data(params, on_bad_rows=on_bad_rows, exclude_status=["cancelled"] if case == "typed" else [])
+    streamed, read_here, by_duckdb = both_ways(tmp_path, params, monkeypatch, file="data/raw/file.parquet")
+    assert_same(streamed, read_here)
+    assert by_duckdb
+
+
+def test_damaged_parquet_is_read_here(tmp_path, params, monkeypatch):
+    (tmp_path / "data/raw").mkdir(parents=True)
+    shutil.copy(BAD / "truncated.parquet", tmp_path / "data/raw/file.parquet")
+    streamed, read_here, by_duckdb = both_ways(tmp_path, params, monkeypatch, file="data/raw/file.parquet")
+    assert_same(streamed, read_here)
+    assert not by_duckdb and "not a readable Parquet file" in streamed[1]
 
 
 def test_a_long_row_is_an_error_naming_it(tmp_path, params):
