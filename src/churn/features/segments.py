@@ -39,13 +39,18 @@ def quintile(values: pd.Series, higher_is_better: bool = True) -> pd.Series:
     return pd.Series(np.ceil(ranks.to_numpy() * 5 / n).clip(1, 5), index=values.index).astype("int8")
 
 
+def _first_rule(r: int, f: int) -> str:
+    return next(name for rs, fs, name in _SEGMENT_RULES if str(r) in rs and str(f) in fs)
+
+
+# The segment of every (R, F) pair, looked up by position: [r - 1, f - 1].
+_GRID = np.array([[_first_rule(r, f) for f in range(1, 6)] for r in range(1, 6)], dtype=object)
+
+
 def segment_name(r_score: pd.Series, f_score: pd.Series) -> pd.Series:
-    """The named segment for each (R, F) pair."""
-    out = pd.Series(pd.NA, index=r_score.index, dtype="string")
-    for rs, fs, name in _SEGMENT_RULES:
-        hit = out.isna() & r_score.isin([int(c) for c in rs]) & f_score.isin([int(c) for c in fs])
-        out[hit] = name
-    return out
+    """The named segment for each (R, F) pair of scores 1-5."""
+    names = _GRID[r_score.to_numpy("int64") - 1, f_score.to_numpy("int64") - 1]
+    return pd.Series(pd.array(names, dtype="string"), index=r_score.index)
 
 
 def rfm_scores(snapshot: pd.DataFrame) -> pd.DataFrame:
