@@ -9,8 +9,6 @@ import dataclasses
 import datetime as dt
 from pathlib import Path
 
-import pyarrow as pa
-
 from churn import io, layout
 from churn.config import Params
 from churn.inputs.scoring import scoring_inputs
@@ -31,10 +29,6 @@ def run(
     output: Path | None = None,
     progress: bool = True,
 ) -> dict:
-    # Arrow's default allocator (mimalloc) keeps freed buffers: 516 MB of them when a million
-    # scores were written. The C library's gives large blocks back at once; ingest keeps
-    # mimalloc, which is faster for its many small allocations.
-    pa.set_memory_pool(pa.system_memory_pool())
     got = scoring_inputs(root, params, transactions=transactions, customers=customers, as_of=as_of, model_uri=model_uri)
     ranking = choose_ranking(
         got.model, got.identity["skill"], params.score.without_skill, got.snapshot, params.churn.horizon_days
