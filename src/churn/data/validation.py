@@ -2,9 +2,10 @@
 
 One rule set, written as Ibis expressions and run by the configured engine: DuckDB for a
 file on this machine (read by DuckDB itself, csv_on_duckdb and parquet_on_duckdb, or a
-frame read by inputs/raw.py), Spark for a Spark DataFrame (`engine: spark`). Each row's reason for rejection is the first rule that
-holds; the bad-row policy, the status filter, duplicate removal and the counts are
-expressions over the same table. Values are typed by data/parsing.py.
+frame read by inputs/raw.py), Spark for a Spark DataFrame (`engine: spark`). Each row's
+reason for rejection is the first rule that holds; the bad-row policy, the status
+filter, duplicate removal and the counts are expressions over the same table. Values are
+typed by data/parsing.py.
 
 Row numbers in messages count the header as row 1, as a spreadsheet shows them, so
 "row 7" is the seventh line of the CSV file. Spark sources (Parquet, Delta, catalog
@@ -248,8 +249,9 @@ class Source:
 
 
 def _source(raw, con: ibis.BaseBackend | None) -> Source:
-    """A pandas frame (read on this machine; its index holds the row numbers when inputs.raw
-    set them) goes to a private DuckDB; an Ibis table stays on its engine and comes with
+    """A Source (a file DuckDB reads) is used as it is. A pandas frame (read on this machine;
+    its index holds the row numbers when inputs.raw set them) goes to a private DuckDB; an
+    Ibis table stays on its engine and comes with
     ORDER, the read order (inputs.raw adds it); its rows have numbers only when it came
     from a file read here, in ROW."""
     if isinstance(raw, Source):

@@ -72,9 +72,8 @@ def _read_local(root: Path, key: str, path: str, name: str, data: DataSettings, 
     numbers are handled by the reader)."""
     file = resolve(root, path, key)
     if params.engine != "spark":
-        streamed = _streamed_parquet(file, name, data, path) if file.suffix == ".parquet" else None
-        streamed = streamed or _streamed_csv(file, name, data, path)
-        if streamed is not None:
+        by_duckdb = _streamed_parquet if file.suffix == ".parquet" else _streamed_csv
+        if (streamed := by_duckdb(file, name, data, path)) is not None:
             return streamed
     raw = io.read_table(
         file, _id_columns(name, data), delimiter=data.delimiter, encoding=data.encoding, source=path, all_text=True
@@ -140,12 +139,12 @@ def _plain_header(file: Path, data: DataSettings) -> list[str] | None:
     """The header of a non-empty UTF-8 CSV file of distinct, non-empty column names, else None."""
     if file.suffix not in {".csv", ".txt", ".tsv"} or not file.is_file() or file.stat().st_size == 0:
         return None
-    if codecs.lookup(data.encoding).name != "utf-8" or len(data.delimiter) != 1:
-        return None
     try:
+        if codecs.lookup(data.encoding).name != "utf-8" or len(data.delimiter) != 1:
+            return None
         with file.open(encoding="utf-8", newline="") as fh:
             names = next(csv.reader(fh, delimiter=data.delimiter), [])
-    except (csv.Error, UnicodeError):
+    except (LookupError, csv.Error, UnicodeError):  # an unknown encoding is for the reader here to name
         return None
     names = [names[0].removeprefix("\ufeff"), *names[1:]] if names else []
     if not names or "" in names or len(set(names)) < len(names):
