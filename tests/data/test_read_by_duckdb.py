@@ -248,3 +248,13 @@ def test_row_numbers_are_file_order_on_many_threads(tmp_path):
     source = validation.csv_on_duckdb(file, ["n", "v"], ",")
     got = source.con.to_pyarrow(source.table.select("n", validation.ROW)).to_pandas()
     assert (got["n"].astype("int64") + 2 == got[validation.ROW]).all() and len(got) == 300_000
+
+
+def test_another_delimiter_streamed_equals_read_here(tmp_path, params, monkeypatch):
+    (tmp_path / "data/raw").mkdir(parents=True)
+    text = FILES["bad rows"].replace(",", "\t") + 'o7\t"7\t8"\t2024-01-01\t5\tCompleted\n'
+    (tmp_path / "data/raw/file.csv").write_text(text, encoding="utf-8")
+    params = with_data(params, delimiter="\t", on_bad_rows="quarantine")
+    streamed, read_here, by_duckdb = both_ways(tmp_path, params, monkeypatch)
+    assert_same(streamed, read_here)
+    assert by_duckdb and streamed[1]["customer_id"].tolist() == ["6", "7\t8"]
