@@ -184,7 +184,6 @@ def _run(args: argparse.Namespace) -> dict:
 
     root = project_root()
     params = load_params(root / "params.yaml")
-    _use_system_allocator()
     if args.command == "check":
         print(f"{root / 'params.yaml'}: valid")
         return {}
@@ -195,6 +194,7 @@ def _run(args: argparse.Namespace) -> dict:
         return {}
     import importlib
 
+    _use_system_allocator()  # here, not for check and summary: importing pyarrow takes 0.17 s
     stage = importlib.import_module(f"churn.stages.{args.command}")
     if args.command == "score":
         if (args.transactions or args.customers) and args.output is None:

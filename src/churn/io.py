@@ -322,6 +322,21 @@ def read_table(
     raise InputError(name, "unsupported file type (expected .csv or .parquet)")
 
 
+def plain_csv_header(path: Path, delimiter: str, encoding: str) -> list[str] | None:
+    """A CSV file's column names (a byte order mark dropped), or None when one is empty or
+    repeated, or the header does not read: the readers that take such a file as it is are
+    the ones that word its error."""
+    try:
+        with path.open(encoding=encoding, newline="") as fh:
+            names = next(csv.reader(fh, delimiter=delimiter), [])
+    except (UnicodeError, LookupError, csv.Error):
+        return None
+    names = [names[0].removeprefix("\ufeff"), *names[1:]] if names else []
+    if not names or "" in names or len(set(names)) < len(names):
+        return None
+    return names
+
+
 def _read_csv_as_text(path: Path, delimiter: str, encoding: str) -> pd.DataFrame | None:
     """Every column as text, read by Arrow's multithreaded parser (two to three times faster
     than pandas' on large files, in less memory), or None where Arrow would not read the file
@@ -330,12 +345,10 @@ def _read_csv_as_text(path: Path, delimiter: str, encoding: str) -> pd.DataFrame
     import pyarrow as pa
     import pyarrow.csv as pcsv
 
+    names = plain_csv_header(path, delimiter, encoding)
+    if names is None:
+        return None
     try:
-        with path.open(encoding=encoding, newline="") as fh:
-            names = next(csv.reader(fh, delimiter=delimiter), [])
-        names = [names[0].removeprefix("\ufeff"), *names[1:]] if names else []
-        if not names or "" in names or len(set(names)) < len(names):
-            return None
         table = pcsv.read_csv(
             path,
             read_options=pcsv.ReadOptions(encoding=encoding),

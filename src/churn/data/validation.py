@@ -250,10 +250,9 @@ class Source:
 
 def _source(raw, con: ibis.BaseBackend | None) -> Source:
     """A Source (a file DuckDB reads) is used as it is. A pandas frame (read on this machine;
-    its index holds the row numbers when inputs.raw set them) goes to a private DuckDB; an
-    Ibis table stays on its engine and comes with
-    ORDER, the read order (inputs.raw adds it); its rows have numbers only when it came
-    from a file read here, in ROW."""
+    its index holds the row numbers when inputs.raw set them) goes to a private DuckDB. An
+    Ibis table stays on its engine and comes with ORDER, the read order (inputs.raw adds
+    it); its rows have numbers only when it came from a file read here, in ROW."""
     if isinstance(raw, Source):
         return raw
     if isinstance(raw, pd.DataFrame):

@@ -142,14 +142,9 @@ def _plain_header(file: Path, data: DataSettings) -> list[str] | None:
     try:
         if codecs.lookup(data.encoding).name != "utf-8" or len(data.delimiter) != 1:
             return None
-        with file.open(encoding="utf-8", newline="") as fh:
-            names = next(csv.reader(fh, delimiter=data.delimiter), [])
-    except (LookupError, csv.Error, UnicodeError):  # an unknown encoding is for the reader here to name
+    except LookupError:  # an unknown encoding is for the reader here to name
         return None
-    names = [names[0].removeprefix("\ufeff"), *names[1:]] if names else []
-    if not names or "" in names or len(set(names)) < len(names):
-        return None
-    return names
+    return io.plain_csv_header(file, data.delimiter, "utf-8")
 
 
 _BLANK_LINE = (b"\n\n", b"\n\r\n")

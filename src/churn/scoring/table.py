@@ -18,7 +18,7 @@ from churn.errors import ChurnError
 from churn.modeling.model import ChurnModel
 from churn.scoring.reasons import explain_rows
 from churn.scoring.scores import REASON_COLUMNS, SCORES_TABLE_COLUMNS, Scored, risk_columns, with_status
-from churn.scoring.value import customer_value
+from churn.scoring.value import VALUE_INPUTS, customer_value
 from churn.timeline import as_of_day
 from churn.uplift.explain import uplift_reasons
 from churn.uplift.learner import UpliftModel
@@ -26,7 +26,6 @@ from churn.uplift.learner import UpliftModel
 CHUNK_ROWS = 200_000  # rows per prediction batch: memory stays flat as the list grows
 MAX_PLAN_ROUNDS = 3  # optimistic rounds; most customers settle in the first two
 EXPLAINED = [*REASON_COLUMNS, "protective_factor", "top_driver"]
-VALUE_INPUTS = ["active_days", "tenure_days", "recency_days", "monetary_mean"]  # what customer_value reads
 
 
 def score_table(

@@ -90,12 +90,15 @@ def _subsample(n: int, max_rows: int) -> np.ndarray:
     return np.arange(n) if n <= max_rows else np.linspace(0, n - 1, max_rows).round().astype(int)
 
 
+VALUE_INPUTS = ["active_days", "tenure_days", "recency_days", "monetary_mean"]  # what customer_value reads
+
+
 def customer_value(
     snapshot: pd.DataFrame, horizon_days: int, margin: float, max_fit_rows: int = 100_000
 ) -> pd.DataFrame:
     """model_clv, expected_purchases, expected_order_value and model_clv_method per snapshot row.
 
-    Reads active_days, tenure_days, recency_days and monetary_mean.
+    Reads the VALUE_INPUTS columns only.
     """
     summary = bgnbd.summary_from_snapshot(snapshot)
     x, t_x, T = (summary[c].to_numpy() for c in ("x", "t_x", "T"))
