@@ -1,7 +1,7 @@
 """Time `churn ingest` on a large transactions CSV beside a hand-written DuckDB reference, and
 print a table.
 
-    python benchmarks/ingest.py [--customers 1000000] [--days 520]
+    python benchmarks/ingest.py [--customers 1000000] [--days 520] [--repeats 3]
 
 `churn generate` writes a synthetic world (about 10.6 transactions per customer with the
 defaults: 10,657,020 rows, 733 MB for a million customers) in a temporary project, whose
@@ -14,13 +14,15 @@ in its own process, on the same file:
 - the DuckDB reference: read_csv with every column as text, TRY_CAST typing, the same
   status filter, exact-duplicate removal, sorted by every column, Parquet out.
 
-Reports wall time and peak RSS of each, and the ratio.
+Each runs --repeats times, interleaved so that load from elsewhere hits both alike. Reports
+the median wall time and peak RSS of each, every run's time, and the ratio of the medians.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -53,6 +55,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--days", type=int, default=520)
+    parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -63,8 +66,11 @@ def main() -> None:
         params["data"].update(source="file", events=None, customers=None, contacts=None)
         (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
         csv = root / "data/raw/synthetic/transactions.csv"
-        ours = run([CHURN, "ingest"], root)
-        reference = run([sys.executable, "-c", REFERENCE], root)
+        ours_runs, reference_runs = [], []
+        for _ in range(args.repeats):
+            ours_runs.append(run([CHURN, "ingest"], root))
+            reference_runs.append(run([sys.executable, "-c", REFERENCE], root))
+        ours, reference = _median(ours_runs), _median(reference_runs)
         report = json.loads((root / "reports/ingest.json").read_text())["transactions"]
         size_mb = csv.stat().st_size / 2**20
     print(
@@ -75,7 +81,15 @@ def main() -> None:
     print(f"|{'-' * 42}|{'-' * 10}|{'-' * 13}|")
     print(f"| {'churn ingest (the whole command)':<40} | {ours[0]:8.1f} | {ours[1]:11,.0f} |")
     print(f"| {'DuckDB reference':<40} | {reference[0]:8.1f} | {reference[1]:11,.0f} |")
+    print(f"\nmedian of {args.repeats}; every run, seconds (peak MB):")
+    for name, runs in (("churn ingest", ours_runs), ("DuckDB reference", reference_runs)):
+        print(f"  {name}: " + ", ".join(f"{s:.1f} ({mb:,.0f})" for s, mb in runs))
     print(f"\nratio {ours[0] / reference[0]:.2f}; goal: within 1.5x of the reference, peak RSS under 2 GB.")
+
+
+def _median(runs: list[tuple[float, float]]) -> tuple[float, float]:
+    """The median time and the median peak of the runs (each taken apart)."""
+    return float(statistics.median(s for s, _ in runs)), float(statistics.median(mb for _, mb in runs))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
 import os
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from churn import io
@@ -155,3 +157,46 @@ def test_arrow_reads_the_plain_files_itself(tmp_path):
     assert fast is not None and fast["id"].tolist() == ["00123", "7"]  # text as written, not 123
     file.write_bytes(CSV_BODIES["short row"])
     assert io._read_csv_as_text(file, ",", "utf-8") is None  # pandas fills the short row; Arrow would refuse it
+
+
+def _table(n: int) -> pa.Table:
+    """Columns as DuckDB hands them: text, microsecond timestamps, floats, flags, missing values."""
+    i = np.arange(n)
+    return pa.table(
+        {
+            "customer_id": pa.array((i % 977).astype(str)),
+            "timestamp": pa.array(i.astype("datetime64[s]").astype("datetime64[us]")),
+            "amount": pa.array(np.where(i % 11 == 0, np.nan, i * 0.25)),
+            "flag": pa.array(i % 3 == 0, mask=i % 7 == 0),
+        }
+    )
+
+
+@pytest.mark.parametrize("n", [0, 5, io.ROW_GROUP_ROWS + 12_345])
+def test_a_parquet_stream_writes_the_bytes_of_one_write(tmp_path, n):
+    """Tables written as they come (in uneven pieces, across row groups) give the file that
+    writing their concatenation at once gives."""
+    table = _table(n)
+    io.write_arrow_parquet(table, tmp_path / "once.parquet")
+    with io.ParquetStream(tmp_path / "streamed.parquet", table.schema) as out:
+        start = 0
+        for size in (0, 3, 700_001, 1, 10**7):
+            out.write(table.slice(start, size))
+            start += size
+    assert (tmp_path / "streamed.parquet").read_bytes() == (tmp_path / "once.parquet").read_bytes()
+    assert out.rows is None
+
+
+def test_a_parquet_stream_that_fails_leaves_the_previous_file(tmp_path):
+    target = tmp_path / "t.parquet"
+    io.write_arrow_parquet(_table(3), target)
+    before = target.read_bytes()
+    with pytest.raises(RuntimeError, match="while reading"):  # the block fails
+        with io.ParquetStream(target, _table(0).schema) as out:
+            out.write(_table(io.ROW_GROUP_ROWS + 1))
+            raise RuntimeError("while reading")
+    with pytest.raises(pa.ArrowInvalid):  # the writing fails (a table the schema cannot hold)
+        with io.ParquetStream(target, _table(0).schema) as out:
+            out.write(pa.table({"customer_id": ["x"], "timestamp": ["not a time"], "amount": [1.0], "flag": [True]}))
+    assert target.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.parquet"]  # no temporary file left

@@ -292,6 +292,7 @@ def test_unwritable_outputs_exit_2_naming_the_path(tmp_path, monkeypatch, capsys
         raise OSError(code, "simulated")  # as pyarrow raises it: no file name
 
     monkeypatch.setattr(pq, "write_table", fail)  # how every Parquet file is written
+    monkeypatch.setattr(pq.ParquetWriter, "write_table", fail)  # ... or written as it comes
     status, _, err = ingest(root, monkeypatch, capsys)
     assert status == 2
     assert err == (

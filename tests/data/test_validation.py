@@ -2,6 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from churn.data import validation
 from churn.data.validation import validate_contacts, validate_customers, validate_events, validate_transactions
 from churn.errors import InputError
 
@@ -117,11 +118,14 @@ def test_campaign_contacts_name_their_group_and_an_unknown_group_is_a_bad_row(pa
         validate_contacts(contacts, params.data, "contacts.csv")
 
 
+@pytest.mark.parametrize("batch_rows", [7, validation.BATCH_ROWS])
 @pytest.mark.parametrize("drop_duplicates", ["always", "auto", "never"])
-def test_duplicates_and_order_match_a_plain_pandas_reference(params, drop_duplicates):
+def test_duplicates_and_order_match_a_plain_pandas_reference(params, drop_duplicates, batch_rows, monkeypatch):
     """Random rows with repeats and missing values: the kept table is every typed row without
     the dropped repeats (pandas' duplicated, first kept), sorted by every column, whatever the
-    input order."""
+    input order. The sorted rows are read in batches: in batches of 7 rows, repeats fall on
+    both sides of a batch's edge."""
+    monkeypatch.setattr(validation, "BATCH_ROWS", batch_rows)
     rng = np.random.default_rng(7)
     n = 600
     raw = pd.DataFrame(
@@ -176,3 +180,25 @@ def test_typed_timestamps_are_taken_as_they_are_not_reparsed_as_text(params):
     assert naive.rejected["reason"].str.startswith("timestamp: outside").tolist() == [True]
     zoned = table(pd.to_datetime(pd.Series(text)).dt.tz_localize("Europe/Berlin", ambiguous=[True, True, True]))
     pd.testing.assert_frame_equal(zoned.table, as_text.table)
+
+
+def test_the_statuses_named_when_the_status_rule_matches_nothing_are_counted_over_every_batch(params, monkeypatch):
+    """data.exclude_status matched no row: the warning names the five commonest statuses of
+    the kept rows with their counts, the same however many batches the sorted rows came in."""
+    statuses = ["Paid"] * 9 + ["Shipped"] * 7 + ["Open"] * 5 + ["Held"] * 3 + ["Lost"] * 2 + ["Odd"]
+    raw = pd.DataFrame(
+        {
+            "customer_id": [f"c{i:02d}" for i in range(len(statuses))],
+            "timestamp": "2024-01-01",
+            "amount": "5",
+            "status": statuses,
+        }
+    )
+    settings = params.data.model_copy(update={"exclude_status": ["Cancelled"], "max_date": None})
+    warnings = []
+    for batch_rows in (4, validation.BATCH_ROWS):
+        monkeypatch.setattr(validation, "BATCH_ROWS", batch_rows)
+        warnings.append(validate_transactions(raw, settings, "t.csv").warnings)
+    assert warnings[0] == warnings[1]
+    named = "holds 'Paid' (9 rows), 'Shipped' (7 rows), 'Open' (5 rows), 'Held' (3 rows), 'Lost' (2 rows):"
+    assert named in warnings[0][0]

@@ -17,6 +17,7 @@ from churn.data import validation
 from churn.data.validation import (
     ORDER,
     ROW,
+    RowsTo,
     Validated,
     check_header,
     duplicate_header_error,
@@ -66,14 +67,16 @@ def with_clock(data: DataSettings, today: dt.date | None = None) -> DataSettings
     return data.model_copy(update={"max_date": today + dt.timedelta(days=1)})
 
 
-def _read_local(root: Path, key: str, path: str, name: str, data: DataSettings, params: Params) -> Validated:
+def _read_local(
+    root: Path, key: str, path: str, name: str, data: DataSettings, params: Params, rows_to: RowsTo | None
+) -> Validated:
     """A file on this machine, checked by the configured engine: on DuckDB read by DuckDB
     itself when it reads the file as written, else read here (a CSV file's quirks and row
     numbers are handled by the reader)."""
     file = resolve(root, path, key)
     if params.engine != "spark":
         by_duckdb = _streamed_parquet if file.suffix == ".parquet" else _streamed_csv
-        if (streamed := by_duckdb(file, name, data, path)) is not None:
+        if (streamed := by_duckdb(file, name, data, path, rows_to)) is not None:
             return streamed
     raw = io.read_table(
         file, _id_columns(name, data), delimiter=data.delimiter, encoding=data.encoding, source=path, all_text=True
@@ -82,7 +85,7 @@ def _read_local(root: Path, key: str, path: str, name: str, data: DataSettings, 
         raw = _csv_rows(file, raw, data, path)
     if params.engine == "spark":
         return check_on_spark(raw, name, data, path, engine.spark_session(params.spark))
-    return VALIDATORS[name](raw, data, path)
+    return VALIDATORS[name](raw, data, path, rows_to=rows_to)
 
 
 def check_on_spark(raw: pd.DataFrame, name: str, data: DataSettings, source: str, session) -> Validated:
@@ -96,7 +99,9 @@ def check_on_spark(raw: pd.DataFrame, name: str, data: DataSettings, source: str
     return VALIDATORS[name](engine.register(con, session.createDataFrame(arrow)), data, source, con)
 
 
-def _streamed_csv(file: Path, name: str, data: DataSettings, source: str) -> Validated | None:
+def _streamed_csv(
+    file: Path, name: str, data: DataSettings, source: str, rows_to: RowsTo | None = None
+) -> Validated | None:
     """A plain UTF-8 CSV file read and checked by DuckDB without holding it here, or None
     when the file must be read here: another encoding, a header the checks refuse, blank
     lines (DuckDB skips them, so its row numbers would not be the file's), or rows DuckDB
@@ -105,7 +110,7 @@ def _streamed_csv(file: Path, name: str, data: DataSettings, source: str) -> Val
     if names is None:
         return None
     try:
-        result = VALIDATORS[name](validation.csv_on_duckdb(file, names, data.delimiter), data, source)
+        result = VALIDATORS[name](validation.csv_on_duckdb(file, names, data.delimiter), data, source, rows_to=rows_to)
     except duckdb.InvalidInputException:
         return None
     except InputError:  # a message naming a row: only if the rows were numbered as the file's lines
@@ -124,13 +129,16 @@ def _id_columns(name: str, data: DataSettings) -> tuple[str, ...]:
     return (data.columns.customer_id,) if name == "transactions" else ("customer_id",)
 
 
-def _streamed_parquet(file: Path, name: str, data: DataSettings, source: str) -> Validated | None:
+def _streamed_parquet(
+    file: Path, name: str, data: DataSettings, source: str, rows_to: RowsTo | None = None
+) -> Validated | None:
     """A Parquet file read and checked by DuckDB without holding it here, or None when
     DuckDB cannot read it (read here then, where the message says why)."""
     if not file.is_file():
         return None
     try:
-        return VALIDATORS[name](validation.parquet_on_duckdb(file, _id_columns(name, data)), data, source)
+        source_table = validation.parquet_on_duckdb(file, _id_columns(name, data))
+        return VALIDATORS[name](source_table, data, source, rows_to=rows_to)
     except duckdb.Error:
         return None
 
@@ -218,14 +226,15 @@ def _read_spark(root: Path, key: str, path: str, name: str, data: DataSettings, 
     return VALIDATORS[name](table, data, path, con)
 
 
-def raw_table(root: Path, key: str, path: str, name: str, params: Params):
+def raw_table(root: Path, key: str, path: str, name: str, params: Params, rows_to: RowsTo | None = None):
     """Read and check raw table `name` (transactions, events, contacts or customers), named
-    by params key `key`: with Spark when on_spark says so, else on this machine."""
+    by params key `key`: with Spark when on_spark says so, else on this machine, where the
+    kept rows go to `rows_to` as they are read (held as an Arrow table by default)."""
     data = with_clock(params.data)
     if on_spark(params, path):
         result = _read_spark(root, key, path, name, data, params)
     else:
-        result = _read_local(root, key, path, name, data, params)
+        result = _read_local(root, key, path, name, data, params, rows_to)
     if name == "transactions" and result.counts["rows_kept"] == 0:
         raise InputError(path, "no usable transactions (every row was filtered or rejected)")
     return result

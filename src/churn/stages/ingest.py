@@ -16,11 +16,11 @@ the same columns, so later stages read them as they read the DuckDB output.
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
+import duckdb
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from churn import io, layout
 from churn.config import Params
@@ -43,31 +43,30 @@ def run(root: Path, params: Params) -> dict:
         "customers": data.customers,
     }
     results = {}
-    for name, path in paths.items():
-        if not path:
-            continue
-        results[name] = raw_table(root, f"data.{name}", path, name, params)
-
     quarantine = []
     with io.atomic_dir(root / layout.INTERIM) as out:
-        for name, result in results.items():
+        for name, path in paths.items():
+            if not path:
+                continue
             target = out / TARGETS[name].name
-            if isinstance(result.rows, pa.Table):
-                io.write_arrow_parquet(result.rows, target)
-            else:
+            # On DuckDB the kept rows are written as they are read, never held whole.
+            result = raw_table(root, f"data.{name}", path, name, params, rows_to=partial(io.ParquetStream, target))
+            if result.rows is not None:  # Spark's: a lazy DataFrame
                 from churn.spark_io import write_parquet
 
                 write_parquet(result.table, target, out)
             if not result.rejected.empty:
                 quarantine.append(result.rejected.assign(table=name))
+            results[name] = result
         rejected = (
             pd.concat(quarantine, ignore_index=True)
             if quarantine
             else pd.DataFrame({"table": [], "row": [], "reason": []})
         )
         io.write_table(rejected, out / layout.QUARANTINE.name)
+        span = _span(results["transactions"], out / TARGETS["transactions"].name)
     report = {name: r.counts for name, r in results.items()}
-    report["transactions"].update(_span(results["transactions"]))
+    report["transactions"].update(span)
     for result in results.values():
         result.release()
     io.write_json(report, root / layout.INGEST_REPORT)
@@ -75,12 +74,16 @@ def run(root: Path, params: Params) -> dict:
     return {**report, "warnings": warnings} if warnings else report  # said, not stored in the files
 
 
-def _span(result) -> dict:
+def _span(result, written: Path) -> dict:
     """Customers and the first and last timestamp of the kept transactions."""
-    if isinstance(result.rows, pa.Table):
-        tx = result.rows
-        customers = pc.count_distinct(tx["customer_id"]).as_py()
-        first, last = (pd.Timestamp(v.as_py()) for v in pc.min_max(tx["timestamp"]).values())
+    if result.rows is None:  # written by DuckDB's reading: read back, two columns (0.2 s for ten million)
+        con = duckdb.connect()
+        customers, first, last = con.sql(
+            "SELECT count(DISTINCT customer_id), min(timestamp), max(timestamp) FROM read_parquet(?)",
+            params=[str(written)],
+        ).fetchone()
+        con.close()
+        first, last = pd.Timestamp(first), pd.Timestamp(last)
     else:
         from pyspark.sql import functions as F
 
