@@ -300,3 +300,35 @@ def test_unwritable_outputs_exit_2_naming_the_path(tmp_path, monkeypatch, capsys
         "left as they were)\n"
     )
     assert not (root / "data/interim").exists()
+
+
+def test_ingest_writes_the_kept_rows_as_they_come_in_the_bytes_of_the_held_rows(tmp_path, monkeypatch, capsys):
+    """The kept transactions go to Parquet batch by batch (never held whole: the validation
+    hands on no rows), and the file is the one the rows held whole and written at once give."""
+    from churn import io
+    from churn.config import load_params
+    from churn.data import validation
+
+    lines = [
+        f"o{i % 500},{i % 37},2024-01-{1 + i % 28:02d},{i % 13}.5,{'Cancelled' if i % 9 == 0 else 'Completed'}"
+        for i in range(3000)
+    ]
+    root = project(tmp_path, HEADER + "\n".join(lines) + "\n")
+    monkeypatch.setattr(validation, "BATCH_ROWS", 64)
+    handed_on = []
+    real = raw.raw_table
+
+    def spy(*args, **kwargs):
+        result = real(*args, **kwargs)
+        handed_on.append(result.rows)
+        return result
+
+    monkeypatch.setattr("churn.stages.ingest.raw_table", spy)
+    status, _, _ = ingest(root, monkeypatch, capsys)
+    assert status == 0 and handed_on == [None]
+    held = raw.raw_table(
+        root, "data.transactions", "data/raw/tx.csv", "transactions", load_params(root / "params.yaml")
+    )
+    io.write_arrow_parquet(held.rows, tmp_path / "held.parquet")
+    assert (root / "data/interim/transactions.parquet").read_bytes() == (tmp_path / "held.parquet").read_bytes()
+    assert report(root)["transactions"]["rows_kept"] == len(held.rows) > 0
