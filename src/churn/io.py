@@ -237,7 +237,7 @@ class ParquetStream:
                 try:
                     # One chunk per column, as write_table is given: pages then split alike.
                     self._writer.write_table(group.cast(self.schema).combine_chunks())
-                except BaseException as error:  # noqa: BLE001 - raised again in the writing thread
+                except BaseException as error:  # noqa: BLE001 - raised again by write() or on leaving the block
                     self._error = error
 
 
