@@ -631,25 +631,29 @@ def _counted_sorted(
     ordered = checked.select(*fields, **{KIND: kind.cast("int8")}).order_by(
         [KIND, *(ibis.asc(c, nulls_first=False) for c in fields)]
     )
+    set_aside = _set_aside(checked, quarantined)
     # The kept rows and the counts need no row numbers unless a rule reads ORDER.
     try:
         with nullcontext() if rules_use_order else src.unnumbered():
             reader = con.con.sql(con.compile(ordered)).to_arrow_reader(BATCH_ROWS)
             schema = reader.schema.remove(reader.schema.get_field_index(KIND))
             with (rows_to or _Held)(schema) as kept:
-                sorted_rows = _SortedRows(fields, drop_duplicates, kept.write)
+                sorted_rows = _SortedRows(fields, drop_duplicates, status, kept.write)
                 for batch in reader:
                     sorted_rows.add(batch)
                 sizes = sorted_rows.sizes
-                totals = {"read": int(sizes.sum()), "header": sizes[REPEATED_HEADER], "bad": sizes[BAD]}
-                totals["filtered"] = sizes[FILTERED]
-                if totals["read"] == 0:
+                if sizes.sum() == 0:
                     raise _no_rows_error(source, src.numbered)
-                if totals["bad"] and settings.on_bad_rows == "fail":
+                if sizes[BAD] and settings.on_bad_rows == "fail":
                     raise _FailOnBadRows  # the kept rows go away; the message needs the rows numbered
     except _FailOnBadRows:
-        _raise_bad_row(con, _set_aside(checked, quarantined), quarantined, totals["bad"], settings, source)
-    set_aside = _set_aside(checked, quarantined)
+        _raise_bad_row(con, set_aside, quarantined, int(sizes[BAD]), settings, source)
+    totals = {
+        "read": int(sizes.sum()),
+        "header": sizes[REPEATED_HEADER],
+        "bad": sizes[BAD],
+        "filtered": sizes[FILTERED],
+    }
     rejected = con.to_pyarrow(set_aside) if totals["bad"] else set_aside.schema().to_pyarrow().empty_table()
     warnings = []
     if status and totals["filtered"] == 0:
@@ -696,18 +700,18 @@ class _Held:
 class _SortedRows:
     """The checked rows as they come, sorted by KIND and then by every field: rows per KIND,
     and the good rows' exact duplicates (neighbours, also across batches), the kept ones
-    handed to `write`, and their statuses counted (for the warning when the status rule
-    matches nothing). Comparing neighbours in Arrow was several times faster than a
-    DISTINCT over ten million rows, which hashes every row."""
+    handed to `write`, and, with a status rule (`status`), their statuses counted (for the
+    warning when the rule matches nothing). Comparing neighbours in Arrow was several times
+    faster than a DISTINCT over ten million rows, which hashes every row."""
 
-    def __init__(self, fields: list[str], drop_duplicates: str | None, write: Callable[[pa.Table], None]):
+    def __init__(self, fields: list[str], drop_duplicates: str | None, status: bool, write: Callable[[pa.Table], None]):
         self.drops = _drops(drop_duplicates, "order_id" in fields)
         self.write = write
         self.sizes = np.zeros(4, dtype=np.int64)
         self.repeats = 0  # good rows equal to the row before
         self.kept = 0
         self.statuses: Counter = Counter()
-        self.count_statuses = "status" in fields
+        self.count_statuses = status
         self.last: pa.Table | None = None  # the previous good row
 
     def add(self, batch: pa.RecordBatch) -> None:
