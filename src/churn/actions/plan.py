@@ -48,16 +48,16 @@ def unavailable_actions(frame: pd.DataFrame, settings: ActionSettings) -> dict[s
 
 
 def eligibility(
-    frame: pd.DataFrame, settings: ActionSettings, recently_contacted: pd.Index, pending: np.ndarray | None = None
+    frame: pd.DataFrame, settings: ActionSettings, contacted: np.ndarray, pending: np.ndarray | None = None
 ) -> np.ndarray:
-    """(customers, actions) True where the action is open to the customer.
+    """(customers, actions) True where the action is open to the customer; `contacted`
+    marks the customers contacted too recently for another contact.
 
     `pending` marks rows whose missing values are not known yet (reasons not computed):
     there a condition on a missing value counts as met, so the plan can say whose
     reasons are worth computing."""
     actions = settings.playbook[:-1]  # the last one is the fallback: no action
     out = np.zeros((len(frame), len(actions)), dtype=bool)
-    contacted = frame["customer_id"].isin(recently_contacted).to_numpy()
     unavailable = unavailable_actions(frame, settings)
     for j, action in enumerate(actions):
         if action.name in unavailable:
@@ -75,20 +75,30 @@ def eligibility(
     return out
 
 
+# Rows per batch when pricing the options: the (customers x actions) arrays exist for one
+# batch at a time, and only the rows with an action worth planning are kept.
+BATCH_ROWS = 200_000
+
+
 @dataclass(frozen=True)
 class Choice:
-    """A plan as arrays, before any text: what `describe` turns into the action columns.
+    """A plan as per-customer arrays, before any text: what `describe` turns into the action
+    columns.
 
-    `action` and `held_out` index the playbook's actions (NONE: nothing); `benefit` and
-    `eligible` are (customers, actions)."""
+    `action` and `held_out` index the playbook's actions (NONE: nothing). `net`, `rate` and
+    `lift` belong to the action given: its net benefit (0 without one), its success rate
+    (NaN where the uplift model priced it) and its predicted uplift (NaN where it did not).
+    `open` marks customers with some action open to them; `best` is the most an open action
+    would net them; `contacted` marks those contacted too recently for another contact."""
 
     action: np.ndarray
     held_out: np.ndarray
-    benefit: np.ndarray
-    eligible: np.ndarray
-    success: np.ndarray
-    uplift: np.ndarray | None
-    modelled: np.ndarray
+    net: np.ndarray
+    rate: np.ndarray
+    lift: np.ndarray
+    open: np.ndarray
+    best: np.ndarray
+    contacted: np.ndarray
     known: np.ndarray
     treat: np.ndarray
     group: pd.Series
@@ -123,7 +133,7 @@ def plan_actions(
     shadow action), so the campaign's effect can be measured per action.
     """
     chosen = choose(frame, settings, recently_contacted, pending, group, rates, uplift)
-    return describe(frame, settings, chosen, recently_contacted)
+    return describe(frame, settings, chosen)
 
 
 def choose(
@@ -136,68 +146,107 @@ def choose(
     uplift: np.ndarray | None = None,
 ) -> Choice:
     """The plan's arrays (plan_actions without the text): cheap enough to run once per
-    round while reasons are still being computed."""
+    round while reasons are still being computed.
+
+    The options are priced a batch of rows at a time, and only the rows with an action
+    worth planning (open, known, positive net benefit) go on to `choose_actions`, which
+    sees exactly the rows it would pick out itself: the same plan, with the
+    (customers x actions) arrays of a fraction of the customers."""
     actions = settings.playbook[:-1]
     known = (frame["status"] != "unknown").to_numpy()
     if group is None:
         group = assign_groups(frame, settings)
     treat = (group == "treatment").fillna(False).to_numpy()
+    cost = np.array([a.cost for a in actions])
+    capacity = np.array([np.inf if a.capacity is None else a.capacity for a in actions])
+    contacted = frame["customer_id"].isin(recently_contacted).to_numpy()  # once: each call hashes the list
 
+    n = len(frame)
+    is_open, best = np.zeros(n, dtype=bool), np.full(n, -np.inf)
+    parts = []
+    for start in range(0, n, BATCH_ROWS):
+        rows = slice(start, start + BATCH_ROWS)
+        benefit, eligible, success, modelled, lift = _price(
+            frame.iloc[rows],
+            settings,
+            contacted[rows],
+            None if pending is None else pending[rows],
+            rates,
+            None if uplift is None else uplift[rows],
+        )
+        is_open[rows] = eligible.any(axis=1)
+        best[rows] = np.where(eligible, benefit, -np.inf).max(axis=1, initial=-np.inf)
+        worth = eligible & known[rows, None] & (benefit > 0)
+        keep = np.flatnonzero(worth.any(axis=1))
+        parts.append((start + keep, benefit[keep], worth[keep], success[keep], modelled[keep], lift[keep]))
+    cand, benefit, worth, success, modelled, lift = (
+        np.concatenate([part[i] for part in parts]) if parts else None for i in range(6)
+    )
+
+    choice = np.full(n, NONE)
+    if cand is not None and len(cand):
+        choice[cand] = choose_actions(benefit, worth, cost, capacity, settings.budget)
+    held_out = np.where(~treat & (choice != NONE), choice, NONE)
+    choice = np.where(treat, choice, NONE)
+
+    # The given action's net benefit, and what priced it: the uplift model or a success rate.
+    net, rate, lifted = np.zeros(n), np.full(n, np.nan), np.full(n, np.nan)
+    if cand is not None and len(cand):
+        given = choice[cand]
+        acted, planned, at = given != NONE, np.maximum(given, 0), np.arange(len(cand))
+        by_uplift = acted & modelled[at, planned]
+        net[cand] = np.where(acted, benefit[at, planned], 0.0)
+        rate[cand] = np.where(~acted | by_uplift, np.nan, success[at, planned])
+        lifted[cand] = np.where(by_uplift, lift[at, planned], np.nan)
+    return Choice(choice, held_out, net, rate, lifted, is_open, best, contacted, known, treat, group)
+
+
+def _price(
+    frame: pd.DataFrame,
+    settings: ActionSettings,
+    contacted: np.ndarray,
+    pending: np.ndarray | None,
+    rates: LearnedRates | None,
+    uplift: np.ndarray | None,
+) -> tuple[np.ndarray, ...]:
+    """(customers, actions) net benefit, eligibility, success rate, whether the uplift
+    model priced it, and its uplift (NaN where it did not) of `frame`'s rows."""
+    actions = settings.playbook[:-1]
     p = frame["churn_probability"].to_numpy(dtype=float)
     p = np.where(frame["status"].to_numpy() == "lapsed", 1.0, p)
     value = np.nan_to_num(p * frame["model_clv"].to_numpy(dtype=float), nan=0.0)
     cost = np.array([a.cost for a in actions])
-    capacity = np.array([np.inf if a.capacity is None else a.capacity for a in actions])
     success, harmful = success_rates(frame, actions, rates)
     benefit = value[:, None] * success - cost[None, :]
-    modelled = np.zeros(benefit.shape, dtype=bool) if uplift is None else ~np.isnan(uplift)
-    if uplift is not None:
+    if uplift is None:
+        uplift = np.full(benefit.shape, np.nan)
+    modelled = ~np.isnan(uplift)
+    if modelled.any():
         clv = np.nan_to_num(frame["model_clv"].to_numpy(dtype=float))
         benefit = np.where(modelled, np.nan_to_num(uplift) * clv[:, None] - cost[None, :], benefit)
         harmful = harmful | (modelled & ~(np.nan_to_num(uplift) > 0))
-
-    eligible = eligibility(frame, settings, recently_contacted, pending) & ~harmful
-    choice = choose_actions(benefit, eligible & known[:, None], cost, capacity, settings.budget)
-    held_out = np.where(~treat & (choice != NONE), choice, NONE)
-    choice = np.where(treat, choice, NONE)
-    return Choice(choice, held_out, benefit, eligible, success, uplift, modelled, known, treat, group)
+    eligible = eligibility(frame, settings, contacted, pending) & ~harmful
+    return benefit, eligible, np.asarray(success), modelled, uplift
 
 
-def describe(frame: pd.DataFrame, settings: ActionSettings, plan: Choice, recently_contacted: pd.Index) -> pd.DataFrame:
+def describe(frame: pd.DataFrame, settings: ActionSettings, plan: Choice) -> pd.DataFrame:
     """The action columns of plan_actions from the chosen arrays; the reason text is built
     for the rows it differs on only (a million customers, a few thousand actions)."""
     actions = settings.playbook[:-1]
     fallback = settings.playbook[-1]
-    choice, held_out, benefit, eligible, known, treat = (
-        plan.action,
-        plan.held_out,
-        plan.benefit,
-        plan.eligible,
-        plan.known,
-        plan.treat,
-    )
+    choice, held_out, net, known, treat = plan.action, plan.held_out, plan.net, plan.known, plan.treat
     names = np.array([a.name for a in actions] + [fallback.name], dtype=object)
     chosen = np.where(choice == NONE, len(actions), choice)
-    rows = np.arange(len(frame))
     acted = choice != NONE
-    net = np.where(acted, benefit[rows, np.maximum(choice, 0)], 0.0)
-    planned = np.maximum(choice, 0)
-    by_uplift = acted & plan.modelled[rows, planned]
-    rate = np.where(~acted | by_uplift, np.nan, plan.success[rows, planned])
-    lift = (
-        np.full(len(frame), np.nan) if plan.uplift is None else np.where(by_uplift, plan.uplift[rows, planned], np.nan)
-    )
 
-    contacted = frame["customer_id"].isin(recently_contacted).to_numpy()
-    best_possible = np.where(eligible, benefit, -np.inf).max(axis=1, initial=-np.inf)
     reason = np.select(
         [
             ~known,
             acted,
             ~treat,
-            ~eligible.any(axis=1) & contacted,
-            ~eligible.any(axis=1),
-            best_possible <= 0,
+            ~plan.open & plan.contacted,
+            ~plan.open,
+            plan.best <= 0,
         ],
         [
             "unknown customer: no transaction history as of this date",
@@ -209,10 +258,11 @@ def describe(frame: pd.DataFrame, settings: ActionSettings, plan: Choice, recent
         ],
         default="budget or capacity used up by customers where an action pays more",
     )
+    acted_rows = np.flatnonzero(acted)  # a few thousand: only their texts become Python strings
     if "reason_1" in frame.columns:
-        first = frame["reason_1"].astype("string").fillna("").to_numpy()
-        with_first = acted & (first != "")
-        reason[with_first] = reason[with_first] + " (" + first[with_first] + ")"
+        first = frame["reason_1"].iloc[acted_rows].astype("string").fillna("").to_numpy()
+        with_first = acted_rows[first != ""]
+        reason[with_first] = reason[with_first] + " (" + first[first != ""] + ")"
 
     shadow = names[np.where(held_out == NONE, len(actions), held_out)]
     shown = held_out != NONE
@@ -222,16 +272,15 @@ def describe(frame: pd.DataFrame, settings: ActionSettings, plan: Choice, recent
         + " to measure its effect"
     )
     priority = pd.Series(pd.NA, index=frame.index, dtype="Int64")
-    acted_rows = np.flatnonzero(acted)
-    order = acted_rows[np.lexsort((frame["customer_id"].to_numpy()[acted_rows], -net[acted_rows]))]
+    order = acted_rows[np.lexsort((frame["customer_id"].iloc[acted_rows].to_numpy(), -net[acted_rows]))]
     priority.iloc[order] = np.arange(1, len(order) + 1)
     return pd.DataFrame(
         {
             "recommended_action": pd.Series(names[chosen], index=frame.index, dtype="string"),
             "action_reason": pd.Series(reason, index=frame.index, dtype="string"),
             "expected_net_benefit": np.round(net, 2),
-            "success_rate": np.round(rate, 4),
-            "expected_uplift": np.round(lift, 4),
+            "success_rate": np.round(plan.rate, 4),
+            "expected_uplift": np.round(plan.lift, 4),
             "priority": priority,
             "group": plan.group,
             "held_out_action": pd.Series(np.where(shown, shadow, None), index=frame.index, dtype="string"),

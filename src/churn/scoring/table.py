@@ -71,6 +71,7 @@ def score_table(
     # Only the columns it reads: a copy of every column of a million rows would be 300 MB.
     value = customer_value(frame[VALUE_INPUTS].iloc[known], params.value.clv_horizon_days, params.value.margin)
     frame = frame.join(value[["model_clv"]])
+    del value  # its other columns are not written: free them now, not when scoring ends
     frame["value_at_risk"] = (frame["churn_probability"] * frame["model_clv"]).round(2)
 
     frame = frame.join(lapsed_reasons(frame))
@@ -81,23 +82,29 @@ def score_table(
     plan, reasons = plan_with_reasons(model, frame, params, contacted, rates, uplift)
     frame.loc[reasons.index, EXPLAINED] = reasons[EXPLAINED]
     frame = frame.join(plan)
+    del plan, reasons, uplift  # the frame holds what is written: free the rest before the table is built
     if uplift_model is not None:
         frame["action_reason"] = why_uplift(uplift_model, frame, params)
 
     for col in ("recency_days", "monetary_total"):
         frame[col] = frame[col].round(2)
     frame["ranked_by"] = pd.Series(ranked_by, index=frame.index, dtype="string")
-    table = (
-        frame[SCORES_TABLE_COLUMNS]
-        .sort_values(
-            ["priority", "churn_probability", "customer_id"],
-            ascending=[True, False, True],
-            na_position="last",
-            kind="stable",
-        )
-        .reset_index(drop=True)
-    )
-    return Scored(table, unavailable_actions(frame, params.actions))
+    unavailable = unavailable_actions(frame, params.actions)
+    return Scored(_in_table_order(frame), unavailable)
+
+
+def _in_table_order(frame: pd.DataFrame) -> pd.DataFrame:
+    """The scores table: SCORES_TABLE_COLUMNS of `frame`, by priority, then risk, then id.
+
+    Built a column at a time, each taken out of `frame` as it is copied in order, so the
+    sorted table never sits beside a whole second copy (the final sort was the peak of
+    scoring a million customers). `frame` loses those columns."""
+    keys = frame[["priority", "churn_probability", "customer_id"]].reset_index(drop=True)
+    order = keys.sort_values(
+        list(keys.columns), ascending=[True, False, True], na_position="last", kind="stable"
+    ).index.to_numpy()
+    columns = {col: frame.pop(col).take(order).reset_index(drop=True) for col in SCORES_TABLE_COLUMNS}
+    return pd.DataFrame(columns, copy=False)
 
 
 def uplift_matrix(model: UpliftModel, frame: pd.DataFrame, active: np.ndarray, params: Params) -> np.ndarray:
@@ -171,7 +178,7 @@ def plan_with_reasons(
         choice = plan(optimistic=True)
         need = np.flatnonzero(pending & choice.chosen())
         if len(need) == 0:
-            return describe(frame, params.actions, choice, contacted), _stack(explained)
+            return describe(frame, params.actions, choice), _stack(explained)
         explain(need)
     # Still moving: plan without optimism, then explain whoever was chosen.
     choice = plan(optimistic=False)
@@ -180,7 +187,7 @@ def plan_with_reasons(
         explain(need)
         # Same plan (those rows' reasons gate nothing they could get); the reason text gains the first reason.
         choice = plan(optimistic=False)
-    return describe(frame, params.actions, choice, contacted), _stack(explained)
+    return describe(frame, params.actions, choice), _stack(explained)
 
 
 def _stack(parts: list[pd.DataFrame]) -> pd.DataFrame:
