@@ -173,3 +173,8 @@ def test_pricing_in_batches_plans_exactly_as_pricing_all_rows_at_once(monkeypatc
     pd.testing.assert_frame_equal(batched, whole)
     assert 0 < (whole["recommended_action"] != "no_action").sum() < (data["status"] != "unknown").sum()
     assert whole["expected_uplift"].notna().any() and whole["success_rate"].notna().any()
+
+
+def test_no_customers_give_an_empty_plan():
+    out = plan_actions(frame().iloc[:0], settings(), pd.Index([]), uplift=np.zeros((0, 3)))
+    assert len(out) == 0 and "recommended_action" in out.columns

@@ -164,7 +164,7 @@ def choose(
     n = len(frame)
     is_open, best = np.zeros(n, dtype=bool), np.full(n, -np.inf)
     parts = []
-    for start in range(0, n, BATCH_ROWS):
+    for start in range(0, max(n, 1), BATCH_ROWS):  # one batch at least: the arrays exist with no customers too
         rows = slice(start, start + BATCH_ROWS)
         benefit, eligible, success, modelled, lift = _price(
             frame.iloc[rows],
@@ -179,25 +179,21 @@ def choose(
         worth = eligible & known[rows, None] & (benefit > 0)
         keep = np.flatnonzero(worth.any(axis=1))
         parts.append((start + keep, benefit[keep], worth[keep], success[keep], modelled[keep], lift[keep]))
-    cand, benefit, worth, success, modelled, lift = (
-        np.concatenate([part[i] for part in parts]) if parts else None for i in range(6)
-    )
+    cand, benefit, worth, success, modelled, lift = (np.concatenate(arrays) for arrays in zip(*parts))
 
     choice = np.full(n, NONE)
-    if cand is not None and len(cand):
-        choice[cand] = choose_actions(benefit, worth, cost, capacity, settings.budget)
+    choice[cand] = choose_actions(benefit, worth, cost, capacity, settings.budget)
     held_out = np.where(~treat & (choice != NONE), choice, NONE)
     choice = np.where(treat, choice, NONE)
 
     # The given action's net benefit, and what priced it: the uplift model or a success rate.
     net, rate, lifted = np.zeros(n), np.full(n, np.nan), np.full(n, np.nan)
-    if cand is not None and len(cand):
-        given = choice[cand]
-        acted, planned, at = given != NONE, np.maximum(given, 0), np.arange(len(cand))
-        by_uplift = acted & modelled[at, planned]
-        net[cand] = np.where(acted, benefit[at, planned], 0.0)
-        rate[cand] = np.where(~acted | by_uplift, np.nan, success[at, planned])
-        lifted[cand] = np.where(by_uplift, lift[at, planned], np.nan)
+    given = choice[cand]
+    acted, planned, at = given != NONE, np.maximum(given, 0), np.arange(len(cand))
+    by_uplift = acted & modelled[at, planned]
+    net[cand] = np.where(acted, benefit[at, planned], 0.0)
+    rate[cand] = np.where(~acted | by_uplift, np.nan, success[at, planned])
+    lifted[cand] = np.where(by_uplift, lift[at, planned], np.nan)
     return Choice(choice, held_out, net, rate, lifted, is_open, best, contacted, known, treat, group)
 
 
