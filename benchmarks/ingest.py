@@ -22,13 +22,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import tempfile
 from pathlib import Path
 
 import yaml
-from measure import CHURN, run  # benchmarks/ is on sys.path when a script runs
+from measure import CHURN, median, run  # benchmarks/ is on sys.path when a script runs
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -70,7 +69,7 @@ def main() -> None:
         for _ in range(args.repeats):
             ours_runs.append(run([CHURN, "ingest"], root))
             reference_runs.append(run([sys.executable, "-c", REFERENCE], root))
-        ours, reference = _median(ours_runs), _median(reference_runs)
+        ours, reference = median(ours_runs), median(reference_runs)
         report = json.loads((root / "reports/ingest.json").read_text())["transactions"]
         size_mb = csv.stat().st_size / 2**20
     print(
@@ -85,11 +84,6 @@ def main() -> None:
     for name, runs in (("churn ingest", ours_runs), ("DuckDB reference", reference_runs)):
         print(f"  {name}: " + ", ".join(f"{s:.1f} ({mb:,.0f})" for s, mb in runs))
     print(f"\nratio {ours[0] / reference[0]:.2f}; goal: within 1.5x of the reference, peak RSS under 2 GB.")
-
-
-def _median(runs: list[tuple[float, float]]) -> tuple[float, float]:
-    """The median time and the median peak of the runs (each taken apart)."""
-    return float(statistics.median(s for s, _ in runs)), float(statistics.median(mb for _, mb in runs))
 
 
 if __name__ == "__main__":

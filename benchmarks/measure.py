@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -21,3 +22,8 @@ def run(args: list[str], cwd: Path) -> tuple[float, float]:
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"{' '.join(args)} failed:\n{proc.stderr.read().decode()[-3000:]}")
     return seconds, usage.ru_maxrss / 1024
+
+
+def median(runs: list[tuple[float, float]]) -> tuple[float, float]:
+    """The median time and the median peak of the runs (each taken apart)."""
+    return float(statistics.median(s for s, _ in runs)), float(statistics.median(mb for _, mb in runs))

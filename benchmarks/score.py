@@ -1,6 +1,6 @@
 """Time batch scoring end to end at several sizes, beside a DuckDB reference, and print a table.
 
-    python benchmarks/score.py [--customers 250000,500000,1000000] [--days 520]
+    python benchmarks/score.py [--customers 250000,500000,1000000] [--days 520] [--repeats 3]
 
 For each size a synthetic world (about 10 transactions per customer with the defaults) is
 generated and ingested in a temporary project; a model is trained once on a small world of
@@ -14,8 +14,10 @@ the same shape. Then, each in its own process:
   writes them as CSV (COPY): the floor of reading the data, a per-customer aggregate and
   writing a million rows, without any model.
 
-Reports wall time and peak RSS of each, and the ratio; the peak RSS across sizes shows
-whether memory grows with the number of customers.
+Each runs --repeats times per size, interleaved so that load from elsewhere hits both alike.
+Reports the median wall time and peak RSS of each, every run of `churn score`, and the
+ratio of the medians; the peak RSS across sizes shows whether memory grows with the number
+of customers.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import tempfile
 from pathlib import Path
 
 import yaml
-from measure import CHURN, run  # benchmarks/ is on sys.path when a script runs
+from measure import CHURN, median, run  # benchmarks/ is on sys.path when a script runs
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -64,6 +66,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", default="250000,500000,1000000", help="comma-separated world sizes")
     parser.add_argument("--days", type=int, default=520)
+    parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -76,22 +79,27 @@ def main() -> None:
             run([CHURN, "generate"], big)
             run([CHURN, "ingest"], big)
             shutil.copytree(small / "models", big / "models")
-            ours = run([CHURN, "score"], big)
-            reference = run([sys.executable, "-c", REFERENCE], big)
+            ours_runs, reference_runs = [], []
+            for _ in range(args.repeats):
+                ours_runs.append(run([CHURN, "score"], big))
+                reference_runs.append(run([sys.executable, "-c", REFERENCE], big))
             summary = json.loads((big / "data/scores/churn_scores.summary.json").read_text())
             acted = sum(n for a, n in summary["actions"].items() if a != "no_action")
-            rows.append((size, summary["customers"], acted, ours, reference))
+            rows.append((size, summary["customers"], acted, median(ours_runs), median(reference_runs), ours_runs))
             shutil.rmtree(big)
     print("\nchurn score (whole command) beside the DuckDB reference (per-customer RFM to CSV), same run\n")
     print(
         "| customers generated | scored | get an action | churn score s | peak RSS MB | DuckDB s | peak RSS MB | ratio |"
     )
     print("|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for size, scored, acted, ours, ref in rows:
+    for size, scored, acted, ours, ref, _ in rows:
         print(
             f"| {size:,} | {scored:,} | {acted:,} | {ours[0]:.1f} | {ours[1]:,.0f} | {ref[0]:.1f} | {ref[1]:,.0f} "
             f"| {ours[0] / ref[0]:.1f}x |"
         )
+    print(f"\nmedian of {args.repeats}; every run of churn score, seconds (peak MB):")
+    for size, *_, runs in rows:
+        print(f"  {size:,}: " + ", ".join(f"{s:.1f} ({mb:,.0f})" for s, mb in runs))
     print("\nGoals: 1,000,000 customers under 30 s on a quiet machine, peak RSS under 1.5 GB, flat in the size.")
 
 
