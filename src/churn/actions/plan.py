@@ -169,6 +169,7 @@ def choose(
         benefit, eligible, success, modelled, lift = _price(
             frame.iloc[rows],
             settings,
+            cost,
             contacted[rows],
             None if pending is None else pending[rows],
             rates,
@@ -200,6 +201,7 @@ def choose(
 def _price(
     frame: pd.DataFrame,
     settings: ActionSettings,
+    cost: np.ndarray,
     contacted: np.ndarray,
     pending: np.ndarray | None,
     rates: LearnedRates | None,
@@ -211,7 +213,6 @@ def _price(
     p = frame["churn_probability"].to_numpy(dtype=float)
     p = np.where(frame["status"].to_numpy() == "lapsed", 1.0, p)
     value = np.nan_to_num(p * frame["model_clv"].to_numpy(dtype=float), nan=0.0)
-    cost = np.array([a.cost for a in actions])
     success, harmful = success_rates(frame, actions, rates)
     benefit = value[:, None] * success - cost[None, :]
     if uplift is None:
@@ -222,7 +223,7 @@ def _price(
         benefit = np.where(modelled, np.nan_to_num(uplift) * clv[:, None] - cost[None, :], benefit)
         harmful = harmful | (modelled & ~(np.nan_to_num(uplift) > 0))
     eligible = eligibility(frame, settings, contacted, pending) & ~harmful
-    return benefit, eligible, np.asarray(success), modelled, uplift
+    return benefit, eligible, success, modelled, uplift
 
 
 def describe(frame: pd.DataFrame, settings: ActionSettings, plan: Choice) -> pd.DataFrame:

@@ -89,7 +89,7 @@ def score_table(
     for col in ("recency_days", "monetary_total"):
         frame[col] = frame[col].round(2)
     frame["ranked_by"] = pd.Series(ranked_by, index=frame.index, dtype="string")
-    unavailable = unavailable_actions(frame, params.actions)
+    unavailable = unavailable_actions(frame, params.actions)  # first: the table takes its columns out of the frame
     return Scored(_in_table_order(frame), unavailable)
 
 
