@@ -273,7 +273,15 @@ def test_the_plan_targets_by_uplift_learnt_from_past_campaigns_and_says_why(proj
     stored = json.loads((project / "models/uplift.json").read_text())
     assert stored["model"]["campaigns"] and "booster" in stored
     evaluation = json.loads((project / "reports/uplift.json").read_text())["evaluation"]
-    assert set(evaluation["policies"]) == {"uplift", "risk", "measured_rate", "random", "reference", "oracle"}
+    assert set(evaluation["policies"]) == {
+        "uplift",
+        "risk",
+        "measured_rate",
+        "random",
+        "reference",
+        "ceiling",
+        "oracle",
+    }
     assert evaluation["evaluated_on"] not in evaluation["trained_on"]  # out of time
     for result in evaluation["policies"].values():
         assert result["cost"] <= evaluation["budget"]

@@ -110,9 +110,12 @@ def _uplift_lines(root: Path) -> list[str]:
         if "true_incremental_customers" in r:
             line += f", truly {r['true_incremental_customers']:+.1f}"
         lines.append(line)
-    share = evaluation["verdict"].get("share_of_oracle")
-    if share is not None:
-        lines[-1] += f" (uplift targeting captured {share:.0%} of it)"
+    verdict = evaluation["verdict"]
+    if verdict.get("share_of_oracle") is not None:
+        lines[-1] += f" (uplift targeting captured {verdict['share_of_oracle']:.0%} of it"
+        reach = verdict.get("ceiling_share_of_oracle")
+        # One line, not a row of its own: the ceiling says how much of the oracle is reachable.
+        lines[-1] += ")" if reach is None else f"; the features' ceiling {reach:.0%})"
     return lines
 
 

@@ -80,6 +80,9 @@ def test_page_renders_offline_in_chromium(pipeline_project, tmp_path):
             # Every targeting rule's replay is a row, and the Qini curves are drawn.
             uplift = json.loads((pipeline_project / layout.UPLIFT).read_text())["evaluation"]
             assert page.locator("#uplift-table tbody tr").count() == len(uplift["policies"])
+            # With the ground truth, the page says how much of the oracle the features can reveal.
+            reach = uplift["verdict"]["ceiling_share_of_oracle"]
+            assert f"older campaigns captured {reach:.0%} of it" in page.locator("#uplift").inner_text()
             qini = page.locator("#fig-uplift_qini img")
             assert qini.is_visible() and qini.evaluate("i => i.naturalWidth") > 0
             # Amounts carry the currency (value.currency) for a manager reading the page.

@@ -323,6 +323,7 @@ POLICY_LABELS = {
     "measured_rate": "risk x value x measured rate",
     "reference": "reference learner",
     "random": "random",
+    "ceiling": "ceiling: a learner given the older campaigns' true effects",
     "oracle": "oracle (true effects)",
 }
 
@@ -360,6 +361,14 @@ def _uplift(summary: dict | None, qini: PageFigure | None, currency: str | None 
         if share is not None
         else ""
     )
+    reach = verdict.get("ceiling_share_of_oracle")
+    if reach is not None:
+        # The oracle knows what happens after the campaign day; the ceiling shows how much of
+        # that the features reveal, so the reader can tell the learner's shortfall from theirs.
+        oracle_note += (
+            f" Even a learner given the true effects of the older campaigns captured {reach:.0%} of it: "
+            "the rest depends on what happens after the campaign day, which no feature shows."
+        )
     return "".join(
         [
             '<section id="uplift"><h2>Whom the actions really help: targeting rules replayed</h2>',

@@ -5,8 +5,9 @@ campaign day) and the churn model's feature list; writes models/uplift.json (the
 model `churn score` plans with), reports/uplift.json (DVC metrics: the out-of-time
 evaluation of every targeting rule on the newest closed campaign), the Qini curves
 (reports/uplift/qini/<rule>.csv and reports/uplift/qini.png) and an MLflow run.
-On the built-in world it also reads the ground truth of the evaluated campaign, for the
-oracle and the sleeping dogs contacted; nothing it learns comes from there.
+On the built-in world it also reads the campaigns' ground truth: the evaluated campaign's
+for the oracle and the sleeping dogs contacted, the older ones' for the ceiling (what the
+features can reveal). Neither the uplift model nor the plan learns anything from it.
 """
 
 from __future__ import annotations

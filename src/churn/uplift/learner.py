@@ -59,7 +59,7 @@ def design(frame: pd.DataFrame, features: list[str], actions: list[str], action:
     return x
 
 
-def _params(settings: UpliftSettings, objective: str, leaves: int, min_child: int) -> dict:
+def booster_params(settings: UpliftSettings, objective: str, leaves: int, min_child: int) -> dict:
     # deterministic, and a fixed thread count: the same data gives byte-identical trees on any machine.
     return {
         "objective": objective,
@@ -153,8 +153,8 @@ def fit_uplift(contacts: pd.DataFrame, features: list[str], settings: UpliftSett
     fold = customer_folds(contacts["customer_id"], settings.folds)
     # The outcome model predicts the level of retention, a richer function than the
     # difference the effect model learns: twice the leaves and trees, half the leaf size.
-    outcome = _params(settings, "binary", settings.num_leaves * 2 + 1, settings.min_child_samples // 2)
-    effect = _params(settings, "regression", settings.num_leaves, settings.min_child_samples)
+    outcome = booster_params(settings, "binary", settings.num_leaves * 2 + 1, settings.min_child_samples // 2)
+    effect = booster_params(settings, "regression", settings.num_leaves, settings.min_child_samples)
 
     def outcome_model(without: tuple[int, ...]):
         rows = ~np.isin(fold, without)

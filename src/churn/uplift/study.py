@@ -8,7 +8,9 @@ day) and the settings in; the uplift model for planning, the out-of-time evaluat
   on the newest (uplift/evaluate.py) beside the other targeting rules: risk (today's rule,
   p x model_clv x the playbook's guessed rate), risk with the rates measured on the older
   campaigns, random, and scikit-uplift's best learner (the reference). With the ground
-  truth (built-in world only) also the oracle, which targets by the true effects.
+  truth (built-in world only) also the oracle, which targets by the true effects, and the
+  ceiling (uplift/ceiling.py): what a learner given the older campaigns' true effects finds
+  from the features, so the report can tell the learner's shortfall from the features' own.
 - For planning, the learner is then fitted again on every closed campaign.
 """
 
@@ -23,11 +25,12 @@ from churn.campaigns.effects import measure
 from churn.campaigns.rates import learned_rates
 from churn.config import Params
 from churn.scoring.value import customer_value
+from churn.uplift.ceiling import ceiling_effects
 from churn.uplift.evaluate import chosen, ipw_terms, mean_qini, qini_by_action, qini_curve, replay
 from churn.uplift.learner import UpliftModel, fit_uplift
 from churn.uplift.reference import reference_uplift
 
-POLICIES = ("uplift", "risk", "measured_rate", "random", "reference", "oracle")
+POLICIES = ("uplift", "risk", "measured_rate", "random", "reference", "ceiling", "oracle")
 
 
 @dataclass(frozen=True)
@@ -53,7 +56,9 @@ def with_value(outcomes: pd.DataFrame, params: Params) -> pd.DataFrame:
 def uplift_study(
     outcomes: pd.DataFrame, features: list[str], params: Params, truth: pd.DataFrame | None = None
 ) -> UpliftStudy:
-    """truth (optional): campaign, customer_id, true_effect, kind, from data/truth/campaigns.csv."""
+    """truth (optional): campaign, customer_id, true_effect, kind, from data/truth/campaigns.csv.
+    The learner never sees it: it gives the replay the true effects of the evaluated campaign
+    (the oracle) and the ceiling those of the older ones."""
     settings = params.uplift
     contacts = with_value(outcomes.reset_index(drop=True), params) if len(outcomes) else outcomes
     campaigns = list(dict.fromkeys(contacts.sort_values("cutoff", kind="stable")["campaign"])) if len(contacts) else []
@@ -71,19 +76,23 @@ def uplift_study(
     newest = campaigns[-1]
     train = contacts[contacts["campaign"] != newest].reset_index(drop=True)
     test = contacts[contacts["campaign"] == newest].reset_index(drop=True)
+    train_truth = None
     if truth is not None:
-        joined = test.merge(truth, on=["campaign", "customer_id"], how="left", validate="one_to_one")
+        keys = ["campaign", "customer_id"]
+        joined = test.merge(truth, on=keys, how="left", validate="one_to_one")
         if joined["true_effect"].notna().all():
             test = joined
+            known = train[keys].merge(truth, on=keys, how="left", validate="one_to_one")["true_effect"]
+            train_truth = known.to_numpy(dtype=float) if known.notna().all() else None
         else:  # a ground truth of another world (e.g. edited contacts): no oracle rather than a wrong one
             summary["note"] = "the ground truth does not cover every evaluated contact: no oracle"
-    evaluation, curves = _evaluate(train, test, features, params)
+    evaluation, curves = _evaluate(train, test, features, params, train_truth)
     summary["evaluation"] = evaluation
     return UpliftStudy(model, summary, curves)
 
 
 def _evaluate(
-    train: pd.DataFrame, test: pd.DataFrame, features: list[str], params: Params
+    train: pd.DataFrame, test: pd.DataFrame, features: list[str], params: Params, train_truth: np.ndarray | None
 ) -> tuple[dict, pd.DataFrame]:
     early = fit_uplift(train, features, params.uplift).model
     known = test["action"].isin(early.actions).to_numpy()
@@ -115,6 +124,10 @@ def _evaluate(
     }
     ranking |= {"random": benefit["random"], "reference": np.nan_to_num(references[best])}
     true_effect = test["true_effect"].to_numpy(dtype=float) if "true_effect" in test.columns else None
+    if true_effect is not None and train_truth is not None:
+        ceiling = ceiling_effects(train, train_truth, test, features, params.uplift)
+        benefit["ceiling"] = np.where(ceiling > 0, np.nan_to_num(ceiling) * clv - cost, -np.inf)
+        ranking["ceiling"] = np.nan_to_num(ceiling)
     if true_effect is not None:
         benefit["oracle"] = true_effect * clv - cost
         ranking["oracle"] = true_effect
@@ -173,7 +186,8 @@ def _reference(
 
 
 def _verdict(policies: dict) -> dict:
-    """Uplift against the risk rule and, with the ground truth, against the oracle."""
+    """Uplift against the risk rule and, with the ground truth, against the oracle and the
+    ceiling (and the ceiling against the oracle: the share the features can reveal)."""
     key = "true_incremental_customers" if "oracle" in policies else "incremental_customers"
     up, risk = policies["uplift"][key], policies["risk"][key]
     out = {
@@ -184,4 +198,8 @@ def _verdict(policies: dict) -> dict:
     if "oracle" in policies:
         oracle = policies["oracle"][key]
         out["share_of_oracle"] = round(up / oracle, 3) if oracle > 0 else None
+        if "ceiling" in policies:
+            ceiling = policies["ceiling"][key]
+            out["ceiling_share_of_oracle"] = round(ceiling / oracle, 3) if oracle > 0 else None
+            out["share_of_ceiling"] = round(up / ceiling, 3) if ceiling > 0 else None
     return out
