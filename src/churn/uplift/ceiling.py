@@ -24,14 +24,21 @@ from churn.uplift.learner import booster_params, design
 
 
 def ceiling_effects(
-    train: pd.DataFrame, true_effect: np.ndarray, test: pd.DataFrame, features: list[str], settings: UpliftSettings
+    train: pd.DataFrame,
+    true_effect: np.ndarray,
+    test: pd.DataFrame,
+    features: list[str],
+    settings: UpliftSettings,
+    capacity: tuple[int, int, int, float] = (31, 20, 100, 0.1),
 ) -> np.ndarray:
     """Each test contact's effect of its own action as predicted by a regression on the
-    train contacts' true effects (`true_effect`, one per train row)."""
+    train contacts' true effects (`true_effect`, one per train row). `capacity`: leaves,
+    rows a leaf, rounds and learning rate (benchmarks/uplift_ceiling.py varies it)."""
+    leaves, min_child, rounds, rate = capacity
     actions = sorted(train["action"].astype(str).unique())
-    params = booster_params(settings, "regression", 31, 20) | {"learning_rate": 0.1}
+    params = booster_params(settings, "regression", leaves, min_child) | {"learning_rate": rate}
     x = design(train, features, actions, train["action"].astype(str))
-    booster = lgb.train(params, lgb.Dataset(x, label=np.asarray(true_effect, dtype=float)), num_boost_round=100)
+    booster = lgb.train(params, lgb.Dataset(x, label=np.asarray(true_effect, dtype=float)), num_boost_round=rounds)
     known = test["action"].astype(str).isin(actions).to_numpy()
     predicted = booster.predict(design(test, features, actions, test["action"].astype(str)))
     return np.where(known, predicted, np.nan)  # an action the older campaigns never tried: unknown
