@@ -283,6 +283,9 @@ def test_the_plan_targets_by_uplift_learnt_from_past_campaigns_and_says_why(proj
         "oracle",
     }
     assert evaluation["evaluated_on"] not in evaluation["trained_on"]  # out of time
+    backtest = evaluation["backtest"]  # the newest campaigns replayed one by one, each out of time
+    assert backtest["replayed"][-1] == evaluation["evaluated_on"] and len(backtest["replayed"]) >= 2
+    assert all(c not in backtest["trained_on"][c] for c in backtest["replayed"])
     for result in evaluation["policies"].values():
         assert result["cost"] <= evaluation["budget"]
         assert result["contacted"] < 2 or result["ci_low"] <= result["incremental_customers"] <= result["ci_high"]

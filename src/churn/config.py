@@ -327,6 +327,9 @@ class UpliftSettings(_Strict):
     min_child_samples: int = Field(800, ge=2)  # effects are noisy: leaves need many customers
     n_estimators: int = Field(100, ge=1)
     learning_rate: float = Field(0.03, gt=0, le=1)
+    # The replay also runs on the closed campaigns before the newest, up to this many in all,
+    # each learnt from the ones before it, and adds them up (one campaign is too noisy to judge by).
+    backtest_campaigns: int = Field(3, ge=1)
 
 
 Engine = Literal["duckdb", "spark"]

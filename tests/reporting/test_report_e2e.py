@@ -83,6 +83,8 @@ def test_page_renders_offline_in_chromium(pipeline_project, tmp_path):
             # With the ground truth, the page says how much of the oracle the features can reveal.
             reach = uplift["verdict"]["ceiling_share_of_oracle"]
             assert f"older campaigns captured {reach:.0%} of it" in page.locator("#uplift").inner_text()
+            # ... and the rules replayed on each of the last closed campaigns, added up.
+            assert page.locator("#uplift-backtest tbody tr").count() == len(uplift["backtest"]["policies"])
             qini = page.locator("#fig-uplift_qini img")
             assert qini.is_visible() and qini.evaluate("i => i.naturalWidth") > 0
             # Amounts carry the currency (value.currency) for a manager reading the page.

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from churn.uplift.study import uplift_study
 from tests.uplift.test_learner import campaign
@@ -84,3 +85,42 @@ def test_a_truth_of_another_world_gives_no_oracle(params):
     study = uplift_study(frame, ["content", "noise"], settings(params), other)
     assert "oracle" not in study.summary["evaluation"]["policies"]
     assert "no oracle" in study.summary["note"]
+
+
+def three_campaigns() -> pd.DataFrame:
+    frame = contacts(9000)
+    third = np.arange(len(frame)) * 3 // len(frame)
+    frame["campaign"] = np.array(["winter", "spring", "summer"])[third]
+    frame["cutoff"] = pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta(third * 90, unit="D")
+    return frame
+
+
+def test_the_backtest_replays_each_recent_campaign_with_what_the_older_ones_taught_and_adds_them_up(params):
+    frame = three_campaigns()
+    truth = frame[["campaign", "customer_id"]].assign(
+        true_effect=np.where(frame["action"] == "call", np.where(frame["content"] == 1, -0.3, 0.3), 0.0),
+        kind="persuadable",
+    )
+    evaluation = uplift_study(frame, ["content", "noise"], settings(params), truth).summary["evaluation"]
+    backtest = evaluation["backtest"]
+    assert backtest["replayed"] == ["spring", "summer"]  # winter has nothing older to learn from
+    assert backtest["trained_on"] == {"spring": ["winter"], "summer": ["spring", "winter"]}  # the models' cards
+    assert "reference" not in backtest["policies"] and {"uplift", "risk", "oracle"} <= set(backtest["policies"])
+    for rule, summed in backtest["policies"].items():
+        newest = evaluation["policies"][rule]
+        assert summed["by_campaign"]["summer"] == newest["incremental_customers"]  # the newest is the replay above
+        assert summed["incremental_customers"] == pytest.approx(sum(summed["by_campaign"].values()), abs=0.01)
+        assert summed["true_incremental_customers"] == pytest.approx(sum(summed["true_by_campaign"].values()), abs=0.01)
+        assert summed["ci_low"] <= summed["incremental_customers"] <= summed["ci_high"]
+    # Uplift learnt from winter alone already avoids the content customers a call drives away.
+    assert backtest["policies"]["uplift"]["true_by_campaign"]["spring"] > 0
+
+
+def test_the_backtest_needs_two_campaigns_to_replay(params):
+    two = uplift_study(contacts(), ["content", "noise"], settings(params)).summary["evaluation"]
+    assert two["backtest"] is None  # the oldest has nothing to learn from: only the newest is replayed
+    newest_only = settings(params)
+    newest_only = newest_only.model_copy(
+        update={"uplift": newest_only.uplift.model_copy(update={"backtest_campaigns": 1})}
+    )
+    assert uplift_study(three_campaigns(), ["content", "noise"], newest_only).summary["evaluation"]["backtest"] is None

@@ -383,9 +383,36 @@ def _uplift(summary: dict | None, qini: PageFigure | None, currency: str | None 
             + "</p>",
             f'<table id="uplift-table"><thead><tr>{"".join(f"<th>{h}</th>" for h in head)}</tr></thead>'
             f"<tbody>{''.join(rows)}</tbody></table>",
+            _backtest(evaluation.get("backtest")),
             figure_html(qini) if qini else "",
             "</section>",
         ]
+    )
+
+
+def _backtest(backtest: dict | None) -> str:
+    """The rules replayed on each of the last closed campaigns, and added up."""
+    if not backtest:
+        return ""
+    campaigns = backtest["replayed"]
+    truth = all("true_incremental_customers" in r for r in backtest["policies"].values())
+    head = ["rule", *campaigns, "summed (95%)"] + (["truly kept, summed"] if truth else [])
+    rows = []
+    for name, label in POLICY_LABELS.items():
+        r = backtest["policies"].get(name)
+        if r is None:
+            continue
+        cells = [label, *(f"{r['by_campaign'][c]:+,.1f}" for c in campaigns)]
+        cells.append(f"{r['incremental_customers']:+,.1f} ({r['ci_low']:+,.0f} to {r['ci_high']:+,.0f})")
+        if truth:
+            cells.append(f"{r['true_incremental_customers']:+,.1f}")
+        rows.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
+    return (
+        f"<p>One campaign is a small sample, so the rules were also replayed on each of the last "
+        f"{len(campaigns)} closed campaigns, each with what the campaigns before it taught, and added up "
+        "(customers kept):</p>"
+        f'<table id="uplift-backtest"><thead><tr>{"".join(f"<th>{html.escape(h)}</th>" for h in head)}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table>"
     )
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from churn.campaigns.effects import measure
+from churn.campaigns.effects import Z95, measure
 from churn.campaigns.rates import learned_rates
 from churn.config import Params
 from churn.scoring.value import customer_value
@@ -73,26 +73,88 @@ def uplift_study(
         summary["note"] = "one closed campaign: an out-of-time evaluation needs an older one to learn from"
         return UpliftStudy(model, summary, pd.DataFrame())
 
-    newest = campaigns[-1]
-    train = contacts[contacts["campaign"] != newest].reset_index(drop=True)
-    test = contacts[contacts["campaign"] == newest].reset_index(drop=True)
-    train_truth = None
-    if truth is not None:
-        keys = ["campaign", "customer_id"]
-        joined = test.merge(truth, on=keys, how="left", validate="one_to_one")
-        if joined["true_effect"].notna().all():
-            test = joined
-            known = train[keys].merge(truth, on=keys, how="left", validate="one_to_one")["true_effect"]
-            train_truth = known.to_numpy(dtype=float) if known.notna().all() else None
-        else:  # a ground truth of another world (e.g. edited contacts): no oracle rather than a wrong one
-            summary["note"] = "the ground truth does not cover every evaluated contact: no oracle"
+    train, test, train_truth, summary["note"] = _split(contacts, campaigns, truth)
     evaluation, curves = _evaluate(train, test, features, params, train_truth)
+    evaluation["backtest"] = _backtest(contacts, campaigns, features, params, truth, evaluation)
     summary["evaluation"] = evaluation
     return UpliftStudy(model, summary, curves)
 
 
+def _split(
+    contacts: pd.DataFrame, campaigns: list[str], truth: pd.DataFrame | None
+) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray | None, str | None]:
+    """The contacts of every campaign before the last of `campaigns` (to learn from) and of
+    the last (to replay), the true effects where the truth covers them, and a note when it
+    does not."""
+    newest = campaigns[-1]
+    train = contacts[contacts["campaign"].isin(campaigns[:-1])].reset_index(drop=True)
+    test = contacts[contacts["campaign"] == newest].reset_index(drop=True)
+    if truth is None:
+        return train, test, None, None
+    keys = ["campaign", "customer_id"]
+    joined = test.merge(truth, on=keys, how="left", validate="one_to_one")
+    if not joined["true_effect"].notna().all():  # a ground truth of another world (e.g. edited contacts)
+        return train, test, None, "the ground truth does not cover every evaluated contact: no oracle"
+    known = train[keys].merge(truth, on=keys, how="left", validate="one_to_one")["true_effect"]
+    return train, joined, known.to_numpy(dtype=float) if known.notna().all() else None, None
+
+
+def _backtest(
+    contacts: pd.DataFrame,
+    campaigns: list[str],
+    features: list[str],
+    params: Params,
+    truth: pd.DataFrame | None,
+    newest: dict,
+) -> dict | None:
+    """The rules replayed on each of the last `uplift.backtest_campaigns` closed campaigns
+    (`newest` is the newest's evaluation), each with what the campaigns before it taught, and
+    summed: one campaign's estimate is too noisy to judge a rule by. The reference learners
+    are left out here (the slowest part). None when fewer than two campaigns can be replayed."""
+    replayed = campaigns[max(1, len(campaigns) - params.uplift.backtest_campaigns) :]
+    if len(replayed) < 2:
+        return None
+    runs = {}
+    for campaign in replayed[:-1]:
+        train, test, train_truth, _ = _split(contacts, campaigns[: campaigns.index(campaign) + 1], truth)
+        runs[campaign] = _evaluate(train, test, features, params, train_truth, reference=False)[0]
+    runs[replayed[-1]] = newest
+    rules = [r for r in newest["policies"] if all(r in run["policies"] for run in runs.values())]
+    return {
+        "replayed": replayed,
+        "trained_on": {c: run["trained_on"] for c, run in runs.items()},  # what each replay's model learnt from
+        "policies": {rule: _summed({c: run["policies"][rule] for c, run in runs.items()}) for rule in rules},
+    }
+
+
+def _summed(by_campaign: dict[str, dict]) -> dict:
+    """One rule's replays added up: contacts, spend and customers kept, with the 95% interval
+    of the sum (the campaigns are independent: their variances, read off each interval, add)."""
+    runs = list(by_campaign.values())
+    kept = sum(r["incremental_customers"] for r in runs)
+    variance = sum(((r["ci_high"] - r["ci_low"]) / (2 * Z95)) ** 2 for r in runs if r["ci_low"] is not None)
+    half = Z95 * float(np.sqrt(variance))
+    out = {
+        "contacted": int(sum(r["contacted"] for r in runs)),
+        "cost": round(sum(r["cost"] for r in runs), 2),
+        "incremental_customers": round(kept, 2),
+        "ci_low": round(kept - half, 2),
+        "ci_high": round(kept + half, 2),
+        "by_campaign": {c: r["incremental_customers"] for c, r in by_campaign.items()},
+    }
+    if all("true_incremental_customers" in r for r in runs):
+        out["true_incremental_customers"] = round(sum(r["true_incremental_customers"] for r in runs), 2)
+        out["true_by_campaign"] = {c: r["true_incremental_customers"] for c, r in by_campaign.items()}
+    return out
+
+
 def _evaluate(
-    train: pd.DataFrame, test: pd.DataFrame, features: list[str], params: Params, train_truth: np.ndarray | None
+    train: pd.DataFrame,
+    test: pd.DataFrame,
+    features: list[str],
+    params: Params,
+    train_truth: np.ndarray | None,
+    reference: bool = True,
 ) -> tuple[dict, pd.DataFrame]:
     early = fit_uplift(train, features, params.uplift).model
     known = test["action"].isin(early.actions).to_numpy()
@@ -104,7 +166,7 @@ def _evaluate(
     guess = test["action"].map(guesses).fillna(0.0).to_numpy(dtype=float)
 
     measured, harmful = _measured_rates(train, test, guesses, params)
-    references, reference_qini, best = _reference(train, test, features, params)
+    references, reference_qini, best = _reference(train, test, features, params) if reference else ({}, {}, None)
 
     rng = np.random.default_rng(params.uplift.seed)
     benefit = {
@@ -113,8 +175,9 @@ def _evaluate(
         "risk": risk * clv * guess - cost,
         "measured_rate": np.where(harmful, -np.inf, risk * clv * measured - cost),
         "random": rng.random(len(test)) + 1.0,
-        "reference": np.where(references[best] > 0, np.nan_to_num(references[best]) * clv - cost, -np.inf),
     }
+    if best is not None:
+        benefit["reference"] = np.where(references[best] > 0, np.nan_to_num(references[best]) * clv - cost, -np.inf)
     # Rankings for the Qini curves: what each rule orders by, finite (a harmful action last).
     by_rate = risk * clv * measured - cost
     ranking = {
@@ -122,7 +185,9 @@ def _evaluate(
         "risk": risk,
         "measured_rate": np.where(harmful, by_rate.min() - 1, by_rate),
     }
-    ranking |= {"random": benefit["random"], "reference": np.nan_to_num(references[best])}
+    ranking["random"] = benefit["random"]
+    if best is not None:
+        ranking["reference"] = np.nan_to_num(references[best])
     true_effect = test["true_effect"].to_numpy(dtype=float) if "true_effect" in test.columns else None
     if true_effect is not None and train_truth is not None:
         ceiling = ceiling_effects(train, train_truth, test, features, params.uplift)
