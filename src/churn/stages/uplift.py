@@ -3,7 +3,8 @@
 Reads the campaigns stage's outcomes (one row per measured contact, features as of the
 campaign day) and the churn model's feature list; writes models/uplift.json (the uplift
 model `churn score` plans with), reports/uplift.json (DVC metrics: the out-of-time
-evaluation of every targeting rule on the newest closed campaign), the Qini curves
+evaluation of every targeting rule on the newest closed campaign, and the backtest over
+the last few), the Qini curves
 (reports/uplift/qini/<rule>.csv and reports/uplift/qini.png) and an MLflow run.
 On the built-in world it also reads the campaigns' ground truth: the evaluated campaign's
 for the oracle and the sleeping dogs contacted, the older ones' for the ceiling (what the

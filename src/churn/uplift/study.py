@@ -11,6 +11,9 @@ day) and the settings in; the uplift model for planning, the out-of-time evaluat
   truth (built-in world only) also the oracle, which targets by the true effects, and the
   ceiling (uplift/ceiling.py): what a learner given the older campaigns' true effects finds
   from the features, so the report can tell the learner's shortfall from the features' own.
+- The backtest: the same rules but the reference, replayed on each of the last few closed
+  campaigns (uplift.backtest_campaigns, the newest among them) with what the campaigns
+  before each taught, and added up.
 - For planning, the learner is then fitted again on every closed campaign.
 """
 
