@@ -353,7 +353,7 @@ def _uplift(summary: dict | None, qini: PageFigure | None, currency: str | None 
         ]
         if truth:
             cells += [f"{r['true_incremental_customers']:+,.1f}", fmt_count(r.get("sleeping_dogs_contacted"))]
-        rows.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
+        rows.append(cells)
     verdict = evaluation["verdict"]
     share = verdict.get("share_of_oracle")
     oracle_note = (
@@ -381,8 +381,7 @@ def _uplift(summary: dict | None, qini: PageFigure | None, currency: str | None 
             + (" On the built-in world the true effects are known too." if truth else "")
             + oracle_note
             + "</p>",
-            f'<table id="uplift-table"><thead><tr>{"".join(f"<th>{h}</th>" for h in head)}</tr></thead>'
-            f"<tbody>{''.join(rows)}</tbody></table>",
+            _text_table("uplift-table", head, rows),
             _backtest(evaluation.get("backtest")),
             figure_html(qini) if qini else "",
             "</section>",
@@ -406,14 +405,19 @@ def _backtest(backtest: dict | None) -> str:
         cells.append(f"{r['incremental_customers']:+,.1f} ({r['ci_low']:+,.0f} to {r['ci_high']:+,.0f})")
         if truth:
             cells.append(f"{r['true_incremental_customers']:+,.1f}")
-        rows.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
+        rows.append(cells)
     return (
         f"<p>One campaign is a small sample, so the rules were also replayed on each of the last "
         f"{len(campaigns)} closed campaigns, each with what the campaigns before it taught, and added up "
-        "(customers kept):</p>"
-        f'<table id="uplift-backtest"><thead><tr>{"".join(f"<th>{html.escape(h)}</th>" for h in head)}</tr></thead>'
-        f"<tbody>{''.join(rows)}</tbody></table>"
+        "(customers kept):</p>" + _text_table("uplift-backtest", head, rows)
     )
+
+
+def _text_table(table_id: str, head: list[str], rows: list[list]) -> str:
+    """A table of cells already written as text (table_html formats a frame's values itself)."""
+    header = "".join(f"<th>{html.escape(h)}</th>" for h in head)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>" for cells in rows)
+    return f'<table id="{table_id}"><thead><tr>{header}</tr></thead><tbody>{body}</tbody></table>'
 
 
 def fmt_signed(value) -> str:
