@@ -23,7 +23,7 @@ from churn.inputs import model as model_input
 from churn.uplift.ceiling import ceiling_effects
 from churn.uplift.evaluate import replay
 from churn.uplift.learner import customer_folds
-from churn.uplift.study import with_value
+from churn.uplift.study import by_effect, campaign_order, split_at_newest, with_value
 
 ROOT = Path(__file__).resolve().parents[1]
 CAPACITIES = [  # leaves, rows a leaf, rounds, learning rate
@@ -41,22 +41,21 @@ def main() -> None:
     features = model_input.local_model(ROOT).features
     contacts = with_value(pd.read_parquet(ROOT / layout.CAMPAIGN_OUTCOMES).reset_index(drop=True), params)
     truth = io.read_table(ROOT / layout.CAMPAIGN_TRUTH, ("campaign", "customer_id", "kind"))
-    keys = ["campaign", "customer_id"]
-    contacts = contacts.merge(truth[[*keys, "true_effect"]], on=keys, how="left", validate="one_to_one")
-    newest = contacts.sort_values("cutoff", kind="stable")["campaign"].iloc[-1]
-    train = contacts[contacts["campaign"] != newest].reset_index(drop=True)
-    test = contacts[contacts["campaign"] == newest].reset_index(drop=True)
+    campaigns = campaign_order(contacts)
+    train, test, train_truth, _ = split_at_newest(
+        contacts, campaigns, truth[["campaign", "customer_id", "true_effect"]]
+    )
+    newest = campaigns[-1]
     effect = test["true_effect"].to_numpy(dtype=float)
     clv, cost = test["model_clv"].to_numpy(dtype=float), test["cost"].to_numpy(dtype=float)
 
     def kept(predicted: np.ndarray) -> dict:
-        benefit = np.where(predicted > 0, np.nan_to_num(predicted) * clv - cost, -np.inf)
-        return replay(test, benefit, params.actions.budget, effect)
+        return replay(test, by_effect(predicted, clv, cost), params.actions.budget, effect)
 
     oracle = replay(test, effect * clv - cost, params.actions.budget, effect)
     rows = [("oracle (true effects of the newest campaign)", oracle)]
     for capacity in CAPACITIES:
-        predicted = ceiling_effects(train, train["true_effect"], test, features, params.uplift, capacity)
+        predicted = ceiling_effects(train, train_truth, test, features, params.uplift, capacity)
         rows.append((f"older campaigns' truth, {capacity}", kept(predicted)))
     fold = customer_folds(test["customer_id"], 5)
     for capacity in CAPACITIES[:1]:

@@ -33,14 +33,17 @@ from churn.uplift.evaluate import chosen, ipw_terms, mean_qini, qini_by_action, 
 from churn.uplift.learner import UpliftModel, fit_uplift
 from churn.uplift.reference import reference_uplift
 
-POLICIES = ("uplift", "risk", "measured_rate", "random", "reference", "ceiling", "oracle")
-
 
 @dataclass(frozen=True)
 class UpliftStudy:
     model: UpliftModel | None  # fitted on every closed campaign; None without any
     summary: dict  # reports/uplift.json
     curves: pd.DataFrame  # policy, share_targeted, incremental_customers (newest campaign)
+
+
+def campaign_order(contacts: pd.DataFrame) -> list[str]:
+    """The campaigns of `contacts`, oldest first (by campaign day)."""
+    return list(dict.fromkeys(contacts.sort_values("cutoff", kind="stable")["campaign"])) if len(contacts) else []
 
 
 def with_value(outcomes: pd.DataFrame, params: Params) -> pd.DataFrame:
@@ -64,7 +67,7 @@ def uplift_study(
     (the oracle) and the ceiling those of the older ones."""
     settings = params.uplift
     contacts = with_value(outcomes.reset_index(drop=True), params) if len(outcomes) else outcomes
-    campaigns = list(dict.fromkeys(contacts.sort_values("cutoff", kind="stable")["campaign"])) if len(contacts) else []
+    campaigns = campaign_order(contacts)
     summary: dict = {"campaigns": campaigns, "learner": "DR-learner on LightGBM (churn.uplift.learner)"}
     summary |= {"evaluation": None, "note": None}
     if not campaigns:
@@ -76,14 +79,14 @@ def uplift_study(
         summary["note"] = "one closed campaign: an out-of-time evaluation needs an older one to learn from"
         return UpliftStudy(model, summary, pd.DataFrame())
 
-    train, test, train_truth, summary["note"] = _split(contacts, campaigns, truth)
+    train, test, train_truth, summary["note"] = split_at_newest(contacts, campaigns, truth)
     evaluation, curves = _evaluate(train, test, features, params, train_truth)
     evaluation["backtest"] = _backtest(contacts, campaigns, features, params, truth, evaluation)
     summary["evaluation"] = evaluation
     return UpliftStudy(model, summary, curves)
 
 
-def _split(
+def split_at_newest(
     contacts: pd.DataFrame, campaigns: list[str], truth: pd.DataFrame | None
 ) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray | None, str | None]:
     """The contacts of every campaign before the last of `campaigns` (to learn from) and of
@@ -119,7 +122,7 @@ def _backtest(
         return None
     runs = {}
     for campaign in replayed[:-1]:
-        train, test, train_truth, _ = _split(contacts, campaigns[: campaigns.index(campaign) + 1], truth)
+        train, test, train_truth, _ = split_at_newest(contacts, campaigns[: campaigns.index(campaign) + 1], truth)
         runs[campaign] = _evaluate(train, test, features, params, train_truth, reference=False)[0]
     runs[replayed[-1]] = newest
     rules = [r for r in newest["policies"] if all(r in run["policies"] for run in runs.values())]
@@ -173,14 +176,14 @@ def _evaluate(
 
     rng = np.random.default_rng(params.uplift.seed)
     benefit = {
-        # The plan's own rule: positive uplift, and not where the older campaigns measured harm.
-        "uplift": np.where((uplift > 0) & ~harmful, np.nan_to_num(uplift) * clv - cost, -np.inf),
+        # The plan's own rule, and not where the older campaigns measured harm.
+        "uplift": np.where(harmful, -np.inf, by_effect(uplift, clv, cost)),
         "risk": risk * clv * guess - cost,
         "measured_rate": np.where(harmful, -np.inf, risk * clv * measured - cost),
         "random": rng.random(len(test)) + 1.0,
     }
     if best is not None:
-        benefit["reference"] = np.where(references[best] > 0, np.nan_to_num(references[best]) * clv - cost, -np.inf)
+        benefit["reference"] = by_effect(references[best], clv, cost)
     # Rankings for the Qini curves: what each rule orders by, finite (a harmful action last).
     by_rate = risk * clv * measured - cost
     ranking = {
@@ -194,7 +197,7 @@ def _evaluate(
     true_effect = test["true_effect"].to_numpy(dtype=float) if "true_effect" in test.columns else None
     if true_effect is not None and train_truth is not None:
         ceiling = ceiling_effects(train, train_truth, test, features, params.uplift)
-        benefit["ceiling"] = np.where(ceiling > 0, np.nan_to_num(ceiling) * clv - cost, -np.inf)
+        benefit["ceiling"] = by_effect(ceiling, clv, cost)
         ranking["ceiling"] = np.nan_to_num(ceiling)
     if true_effect is not None:
         benefit["oracle"] = true_effect * clv - cost
@@ -224,6 +227,12 @@ def _evaluate(
     curves = curves[["policy", "share_targeted", "incremental_customers"]]
     evaluation["curves_measured_by"] = "ground truth" if true_effect is not None else "inverse propensity weighting"
     return evaluation, curves
+
+
+def by_effect(effect: np.ndarray, clv: np.ndarray, cost: np.ndarray) -> np.ndarray:
+    """The plan's rule by a predicted effect: effect x model_clv - cost, and never a contact
+    where the effect is not positive (or not known)."""
+    return np.where(effect > 0, np.nan_to_num(effect) * clv - cost, -np.inf)
 
 
 def _measured_rates(
