@@ -187,6 +187,22 @@ def test_a_parquet_stream_writes_the_bytes_of_one_write(tmp_path, n):
     assert out.rows is None
 
 
+def test_a_parquet_stream_compresses_as_asked(tmp_path):
+    import pyarrow.parquet as pq
+
+    table = _table(1000)
+    with io.ParquetStream(tmp_path / "fast.parquet", table.schema, compression="lz4") as out:
+        out.write(table)
+    meta = pq.ParquetFile(tmp_path / "fast.parquet").metadata
+    assert {meta.row_group(0).column(i).compression for i in range(meta.num_columns)} == {"LZ4"}
+    io.write_arrow_parquet(table, tmp_path / "zstd.parquet")
+    assert (
+        pq.read_table(tmp_path / "fast.parquet")
+        .to_pandas()
+        .equals(pq.read_table(tmp_path / "zstd.parquet").to_pandas())
+    )
+
+
 def test_a_parquet_stream_that_fails_leaves_the_previous_file(tmp_path):
     target = tmp_path / "t.parquet"
     io.write_arrow_parquet(_table(3), target)

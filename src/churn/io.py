@@ -185,8 +185,8 @@ class ParquetStream:
             out.write(table)  # any number of times; the file is in place after the block
     """
 
-    def __init__(self, path: Path | str, schema: pa.Schema):
-        self.path, self.schema = Path(path), _pandas_schema(schema)
+    def __init__(self, path: Path | str, schema: pa.Schema, compression: str = "zstd"):
+        self.path, self.schema, self.compression = Path(path), _pandas_schema(schema), compression
         self.rows = None  # what the validation hands on as the kept rows: they are on disk
         self._pending: list[pa.Table] = []
         self._n_pending = 0
@@ -197,7 +197,7 @@ class ParquetStream:
 
         self._atomic = atomic_path(self.path)
         tmp = self._atomic.__enter__()
-        self._writer = pq.ParquetWriter(tmp, self.schema, compression="zstd")
+        self._writer = pq.ParquetWriter(tmp, self.schema, compression=self.compression)
         self._queue: queue.Queue = queue.Queue(maxsize=2)  # at most two row groups wait
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._write_row_groups, name="parquet-writer", daemon=True)

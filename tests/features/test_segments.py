@@ -1,4 +1,6 @@
+import numpy as np
 import pandas as pd
+import pytest
 
 from churn.features.segments import SEGMENTS, quintile, rfm_scores, segment_name
 
@@ -44,3 +46,37 @@ def test_every_score_pair_has_a_segment():
 
 def test_quintile_handles_one_row():
     assert quintile(pd.Series([3.0])).tolist() == [5]
+
+
+@pytest.mark.parametrize("higher_is_better", [True, False])
+def test_quintiles_rank_as_pandas_ranks_first(higher_is_better):
+    """Ties by position and missing values last in the sort, exactly as pandas'
+    rank(method="first") with missing values at the bottom (higher is better) or top."""
+    rng = np.random.default_rng(7)
+    for n in (1, 2, 7, 103, 1000):
+        values = rng.integers(0, 6, n).astype(float)  # many ties
+        values[rng.random(n) < 0.1] = np.nan
+        s = pd.Series(values, index=rng.permutation(n) + 10)
+        ranks = s.rank(method="first", ascending=higher_is_better, na_option="bottom" if higher_is_better else "top")
+        expected = np.ceil(ranks.to_numpy() * 5 / n).clip(1, 5).astype("int8")
+        got = quintile(s, higher_is_better)
+        assert got.index.equals(s.index)
+        assert got.to_numpy().tolist() == expected.tolist()
+
+
+def test_scores_are_the_same_whatever_the_row_order_of_other_cutoffs():
+    """Each cutoff's quintiles see only its rows: interleaving two cutoffs changes nothing."""
+    rng = np.random.default_rng(3)
+    n = 200
+    snap = pd.DataFrame(
+        {
+            "cutoff": pd.to_datetime(["2024-01-01", "2024-02-01"] * (n // 2)),
+            "recency_days": rng.integers(0, 30, n).astype(float),
+            "frequency": rng.integers(1, 6, n).astype(float),
+            "monetary_total": rng.normal(100, 30, n),
+        }
+    )
+    together = rfm_scores(snap)
+    for _, part in snap.groupby("cutoff"):
+        alone = rfm_scores(part)
+        pd.testing.assert_frame_equal(together.loc[part.index], alone)

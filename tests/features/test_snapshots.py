@@ -1,11 +1,12 @@
 import ibis
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from churn.features import attributes, behaviour, engagement, rfm, rhythm, season
 from churn.features.segments import RFM_COLUMNS
-from churn.features.snapshots import build_snapshots, feature_columns, snapshot_summary
+from churn.features.snapshots import build_snapshots, by_cutoff_and_customer, feature_columns, snapshot_summary
 from churn.timeline import cutoff_for_as_of, plan_cutoffs, scoring_cutoff
 from tests.conftest import tx_frame
 
@@ -272,3 +273,25 @@ def test_customer_groups_give_the_same_snapshots_as_one_query():
         for rows_per_query in (1, 2, 5):  # up to one range per transaction row
             grouped = build_snapshots(con, ibis.memtable(rows), cutoffs, rows_per_query=rows_per_query, **options)
             pd.testing.assert_frame_equal(grouped, whole)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_rows_sort_by_cutoff_and_customer_as_arrow_sorts_them(seed):
+    """Text by code point (upper case before lower, accents after), cutoffs in time, in
+    several chunks as DuckDB hands them: the same order as Arrow's own sort_by."""
+    rng = np.random.default_rng(seed)
+    ids = np.array(["a", "B", "b", "é", "z10", "z2", "", "ab", "A1", "ä"])
+    cutoffs = pd.to_datetime(["2024-03-01", "2024-01-01", "2024-02-01"])
+    pairs = {(c, i) for c, i in zip(rng.integers(0, 3, 60), rng.integers(0, len(ids), 60))}
+    c, i = zip(*pairs)
+    table = pa.table(
+        {
+            "cutoff": pa.array(cutoffs[list(c)].to_numpy()),
+            "customer_id": pa.array(ids[list(i)]),
+            "x": pa.array(rng.normal(size=len(pairs))),
+        }
+    )
+    table = pa.concat_tables([table.slice(0, 7), table.slice(7)])
+    expected = table.sort_by([("cutoff", "ascending"), ("customer_id", "ascending")])
+    assert by_cutoff_and_customer(table).equals(expected)
+    assert by_cutoff_and_customer(table.slice(0, 1)).equals(table.slice(0, 1))
