@@ -38,8 +38,8 @@ def transactions_file(con: ibis.BaseBackend, root: Path, params: Params, path: s
     much faster than an Arrow table handed to it (every window and cutoff scans the rows
     again: the features of ten million rows at six cutoffs took 13.6 s from Arrow, 8.9 s
     from Parquet), and the rows are never held here. LZ4, not ingest's zstd: the file is
-    read again and again, then deleted (the whole `churn features --transactions` took
-    22.7 s with zstd, 18.5 s with LZ4)."""
+    read again and again, then deleted (the whole `churn features --transactions`, in one
+    process, three runs each, interleaved: 16.1-18.3 s with zstd, 16.0-17.0 s with LZ4)."""
     if engine.is_spark(con):
         result = raw_table(root, "--transactions", path, "transactions", params)
         table = ibis.memtable(result.rows) if isinstance(result.rows, pa.Table) else engine.register(con, result.rows)
