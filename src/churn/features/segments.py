@@ -95,7 +95,7 @@ def rfm_scores(snapshot: pd.DataFrame) -> pd.DataFrame:
         scores[name][rows] = _quintiles(columns[name][rows], higher_is_better)
 
     jobs = [(name, better, rows) for rows in rows_of for name, _, better in _SCORED]
-    with ThreadPoolExecutor(min(len(jobs), os.cpu_count() or 1) or 1) as pool:
+    with ThreadPoolExecutor(os.cpu_count() or 1) as pool:  # threads start only as jobs need them
         list(pool.map(score, jobs))
     r, f, m = scores["r_score"], scores["f_score"], scores["m_score"]
     return pd.DataFrame(

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import ibis
 import pandas as pd
-import pyarrow as pa
 
 from churn import engine, io, layout
 from churn.config import Params
@@ -40,10 +39,9 @@ def transactions_file(con: ibis.BaseBackend, root: Path, params: Params, path: s
     from Parquet), and the rows are never held here. LZ4, not ingest's zstd: the file is
     read again and again, then deleted (the whole `churn features --transactions`, in one
     process, three runs each, interleaved: 16.1-18.3 s with zstd, 16.0-17.0 s with LZ4)."""
-    if engine.is_spark(con):
+    if engine.is_spark(con):  # the kept rows are a lazy Spark DataFrame
         result = raw_table(root, "--transactions", path, "transactions", params)
-        table = ibis.memtable(result.rows) if isinstance(result.rows, pa.Table) else engine.register(con, result.rows)
-        return table, result.counts
+        return engine.register(con, result.rows), result.counts
     kept = io.spill_directory() / "transactions.parquet"
     result = raw_table(
         root, "--transactions", path, "transactions", params, rows_to=partial(io.ParquetStream, kept, compression="lz4")
