@@ -34,16 +34,12 @@ _SEGMENT_RULES: tuple[tuple[str, str, str], ...] = (
 SEGMENTS = tuple(dict.fromkeys(rule[2] for rule in _SEGMENT_RULES))
 
 
-def quintile(values: pd.Series, higher_is_better: bool = True) -> pd.Series:
-    """1..5 by equal-count bins of the rank (ties by position), 5 = best. Missing values
-    rank last in the sort: best when higher is better, else worst."""
-    return pd.Series(_quintiles(values.to_numpy("float64", na_value=np.nan), higher_is_better), index=values.index)
-
-
-def _quintiles(values: np.ndarray, higher_is_better: bool) -> np.ndarray:
-    """quintile on an array: the rank is a stable sort's, as pandas' rank(method="first")
-    ranks, which took several times longer (NumPy sorts without holding the GIL, so the
-    scores of several columns and cutoffs are sorted on every core at once)."""
+def quintiles(values: np.ndarray, higher_is_better: bool) -> np.ndarray:
+    """1..5 (int8) by equal-count bins of the rank (ties by position), 5 = best. Missing
+    values (NaN) rank last in the sort: best when higher is better, else worst. The rank is
+    a stable sort's, as pandas' rank(method="first") ranks, which took several times
+    longer (NumPy sorts without holding the GIL, so the scores of several columns and
+    cutoffs are sorted on every core at once)."""
     n = len(values)
     if n == 0:
         return np.empty(0, dtype="int8")
@@ -66,13 +62,9 @@ def _first_rule(r: int, f: int) -> str:
 _GRID = pa.array([_first_rule(r, f) for r in range(1, 6) for f in range(1, 6)])
 
 
-def segment_name(r_score: pd.Series, f_score: pd.Series) -> pd.Series:
+def segment_names(r_score: np.ndarray, f_score: np.ndarray) -> pd.arrays.ArrowStringArray:
     """The named segment for each (R, F) pair of scores 1-5."""
-    return pd.Series(_segment_names(r_score.to_numpy("int64"), f_score.to_numpy("int64")), index=r_score.index)
-
-
-def _segment_names(r: np.ndarray, f: np.ndarray) -> pd.arrays.ArrowStringArray:
-    return pd.array(_GRID.take(pa.array((r - 1) * 5 + f - 1)), dtype="string")
+    return pd.array(_GRID.take(pa.array((r_score - 1) * 5 + f_score - 1)), dtype="string")
 
 
 # (score, column it ranks, higher is better)
@@ -92,7 +84,7 @@ def rfm_scores(snapshot: pd.DataFrame) -> pd.DataFrame:
 
     def score(job: tuple[str, bool, np.ndarray]) -> None:
         name, higher_is_better, rows = job
-        scores[name][rows] = _quintiles(columns[name][rows], higher_is_better)
+        scores[name][rows] = quintiles(columns[name][rows], higher_is_better)
 
     jobs = [(name, better, rows) for rows in rows_of for name, _, better in _SCORED]
     with ThreadPoolExecutor(os.cpu_count() or 1) as pool:  # threads start only as jobs need them
@@ -104,7 +96,7 @@ def rfm_scores(snapshot: pd.DataFrame) -> pd.DataFrame:
             "f_score": f,
             "m_score": m,
             "rfm_score": (r + f + m).astype("int8"),
-            "rfm_segment": _segment_names(r.astype("int64"), f.astype("int64")),
+            "rfm_segment": segment_names(r, f),
         },
         index=snapshot.index,
     )
