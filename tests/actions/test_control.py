@@ -1,5 +1,6 @@
 import pandas as pd
 
+from churn.actions import control
 from churn.actions.control import control_group, recently_contacted
 
 
@@ -27,3 +28,13 @@ def test_recently_contacted_window_is_half_open():
     cutoff = pd.Timestamp("2024-07-01")
     # 30 days: [2024-06-01, 2024-07-01): a and b are too recent; c is after the cutoff, d before the window.
     assert sorted(recently_contacted(contacts, cutoff, 30)) == ["a", "b"]
+
+
+def test_groups_hashed_in_batches_are_those_of_each_id_alone(monkeypatch):
+    ids = pd.Series([f"c{i}" for i in range(10)], dtype="string")
+    one_batch = control_group(ids, "spring", 0.5)
+    monkeypatch.setattr(control, "_HASH_ROWS", 3)
+    assert control_group(ids, "spring", 0.5).tolist() == one_batch.tolist()
+    alone = [control_group(ids.iloc[[i]], "spring", 0.5).iloc[0] for i in range(len(ids))]
+    assert one_batch.tolist() == alone
+    assert set(alone) == {"control", "treatment"}

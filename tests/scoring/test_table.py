@@ -8,7 +8,7 @@ import pytest
 
 from churn.config import parse_params
 from churn.scoring.scores import SCORES_TABLE_COLUMNS
-from churn.scoring.table import score_table
+from churn.scoring.table import columns_read, score_table
 
 CUTOFF = pd.Timestamp("2024-07-01")
 FEATURES = ["recency_days", "support_tickets_180d"]
@@ -121,3 +121,25 @@ def test_probabilities_given_by_the_engine_are_used_as_they_are(settings):
     given = pd.Series({"A": 0.25, "B": 0.75})
     out = score_table(snapshot(), model(), settings, cutoff=CUTOFF, probability=given).table.set_index("customer_id")
     assert out.loc["A", "churn_probability"] == 0.25 and out.loc["B", "churn_probability"] == 0.75
+
+
+@pytest.mark.parametrize("requested", [None, ["C", "X", "A", "B"]])
+def test_a_narrow_snapshot_with_its_rows_fetched_scores_as_the_whole_one(settings, requested):
+    # On DuckDB scoring holds only the columns it reads itself and fetches the model's
+    # inputs (here support_tickets_180d) for the rows it predicts or explains.
+    full = snapshot()
+    narrow = full[[c for c in full.columns if c in columns_read(settings, None)]]
+    assert "support_tickets_180d" not in narrow.columns
+    asked = None if requested is None else pd.Series(requested, dtype="string")
+    fetched = []
+
+    def rows_of(positions: np.ndarray) -> pd.DataFrame:
+        fetched.extend(full["customer_id"].iloc[positions])
+        return full.iloc[positions].reset_index(drop=True)
+
+    whole_model, narrow_model = model(), model()
+    whole = score_table(full, whole_model, settings, cutoff=CUTOFF, requested=asked).table
+    fetched_table = score_table(narrow, narrow_model, settings, cutoff=CUTOFF, requested=asked, rows_of=rows_of).table
+    pd.testing.assert_frame_equal(fetched_table, whole)
+    assert narrow_model.explained == whole_model.explained and narrow_model.explained
+    assert set(fetched) == {"A", "B"}  # the active customers only: C is lapsed, X unknown

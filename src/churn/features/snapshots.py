@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import ibis
@@ -118,21 +118,38 @@ def build_snapshots(
         active_days=active_days,
         horizon_days=horizon_days,
         labels_until=labels_until,
+        events=events,
+        customers=customers,
         active_only=active_only,
     )
-    tables = []
-    for ids in _customer_ranges(con, tx, rows_per_query):
-        expr = snapshot_table(
-            _in_range(tx, ids), cutoffs, events=_in_range(events, ids), customers=_in_range(customers, ids), **options
-        )
-        # Arrow, then pandas: much faster than Ibis's own pandas conversion for millions of rows.
-        tables.append(con.to_pyarrow(expr))
-        engine.release_memory(con)
+    tables = list(snapshot_ranges(con, tx, cutoffs, rows_per_query=rows_per_query, **options))
     # Sorted while still Arrow: the sorted copy replaces the unsorted one before pandas sees
     # it, instead of a pandas frame and its sorted copy side by side.
     table = by_cutoff_and_customer(pa.concat_tables(tables))
     del tables
     return snapshot_frame(table.to_pandas(self_destruct=True, split_blocks=True), cutoffs)
+
+
+def snapshot_ranges(
+    con: ibis.BaseBackend,
+    tx: ibis.Table,
+    cutoffs: Sequence[tuple[str, pd.Timestamp]],
+    *,
+    rows_per_query: int | None,
+    events: ibis.Table | None = None,
+    customers: ibis.Table | None = None,
+    **options,
+) -> Iterator[pa.Table]:
+    """The rows of snapshot_table (`options` are its own) one range of customer ids at a
+    time, as Arrow, ranges in id order; within a range rows come as the engine gives them."""
+    for ids in _customer_ranges(con, tx, rows_per_query):
+        expr = snapshot_table(
+            _in_range(tx, ids), cutoffs, events=_in_range(events, ids), customers=_in_range(customers, ids), **options
+        )
+        # Arrow, then pandas: much faster than Ibis's own pandas conversion for millions of rows.
+        table = con.to_pyarrow(expr)
+        engine.release_memory(con)
+        yield table
 
 
 def by_cutoff_and_customer(table: pa.Table) -> pa.Table:
@@ -222,9 +239,11 @@ def _splits(cutoffs: Sequence[tuple[str, pd.Timestamp]]) -> dict[pd.Timestamp, s
     return split_of
 
 
-def snapshot_frame(out: pd.DataFrame, cutoffs: Sequence[tuple[str, pd.Timestamp]]) -> pd.DataFrame:
+def snapshot_frame(
+    out: pd.DataFrame, cutoffs: Sequence[tuple[str, pd.Timestamp]], *, with_rfm: bool = True
+) -> pd.DataFrame:
     """The rows of snapshot_table as build_snapshots returns them: typed, sorted, with
-    the split and the RFM scores."""
+    the split and (`with_rfm`) the RFM scores, quintiles over these rows."""
     split_of = _splits(cutoffs)
     out = out.copy(deep=False)  # columns are replaced, never changed in place: the caller's frame stays as it was
     out["cutoff"] = out["cutoff"].astype("datetime64[ns]")
@@ -241,10 +260,11 @@ def snapshot_frame(out: pd.DataFrame, cutoffs: Sequence[tuple[str, pd.Timestamp]
     if not _in_cutoff_and_customer_order(out):  # build_snapshots sorts them; Spark's rows come as they come
         out = out.sort_values(["cutoff", "customer_id"], kind="stable")
     out = out.reset_index(drop=True)
-    out = out.join(rfm_scores(out))
+    if with_rfm:
+        out = out.join(rfm_scores(out))
     features = sorted(feature_columns(out))
     label = [LABEL] if LABEL in out.columns else []
-    return out[list(IDENTIFIERS) + features + list(RFM_COLUMNS) + label]
+    return out[list(IDENTIFIERS) + features + (list(RFM_COLUMNS) if with_rfm else []) + label]
 
 
 def _in_cutoff_and_customer_order(frame: pd.DataFrame) -> bool:

@@ -15,14 +15,16 @@ from churn import engine, io, layout
 from churn.campaigns.rates import LearnedRates
 from churn.config import Params
 from churn.features.attributes import CATEGORICAL
-from churn.features.snapshots import build_snapshots, feature_columns, snapshot_frame, snapshot_table
+from churn.features.snapshots import feature_columns, snapshot_frame, snapshot_ranges, snapshot_table
 from churn.inputs import campaigns as campaign_inputs
 from churn.inputs import model as model_input
 from churn.inputs import tables as inputs
+from churn.inputs.spill import SpilledSnapshot
 from churn.inputs.uplift import planning_policy
 from churn.modeling.model import ChurnModel
 from churn.scoring.predict import check_features, check_horizon
 from churn.scoring.scores import requested_customers
+from churn.scoring.table import columns_read
 from churn.timeline import cutoff_for_as_of, scoring_cutoff
 from churn.uplift.learner import UpliftModel
 
@@ -33,7 +35,8 @@ class ScoringInputs:
     identity: dict  # {"uri", "run_id", "version", "skill"} (inputs/model.py)
     cutoff: pd.Timestamp
     newest: pd.Timestamp  # the newest transaction
-    snapshot: pd.DataFrame
+    snapshot: pd.DataFrame  # on DuckDB only the columns scoring reads itself; `spill` has the rest
+    spill: SpilledSnapshot | None  # every column of the snapshot's rows (None: `snapshot` has them)
     probability: pd.Series | None  # per customer_id when the engine applied the model
     requested: pd.Series | None  # the --customers list, each id once
     duplicate_ids: int
@@ -59,9 +62,11 @@ def scoring_inputs(
     con, tx, events, customer_table, counts = inputs.tables(root, params, transactions)
     newest = inputs.time_span(con, tx)[1]
     cutoff = cutoff_for_as_of(as_of) if as_of else scoring_cutoff(newest)
-    snapshot, probability = scoring_snapshot(root, params, con, (tx, events, customer_table), cutoff, model, model_uri)
-    requested, duplicates = customer_list(customers) if customers is not None else (None, 0)
     rates = campaign_inputs.rates(root, params)
+    tables = (tx, events, customer_table)
+    keep = columns_read(params, rates)
+    snapshot, spill, probability = scoring_snapshot(root, params, con, tables, cutoff, model, keep, model_uri)
+    requested, duplicates = customer_list(customers) if customers is not None else (None, 0)
     uplift_model, policy = planning_policy(root, params.score.policy, rates)
     return ScoringInputs(
         model=model,
@@ -69,6 +74,7 @@ def scoring_inputs(
         cutoff=cutoff,
         newest=newest,
         snapshot=snapshot,
+        spill=spill,
         probability=probability,
         requested=requested,
         duplicate_ids=duplicates,
@@ -87,27 +93,39 @@ def scoring_snapshot(
     tables: tuple[ibis.Table, ibis.Table | None, ibis.Table | None],
     cutoff: pd.Timestamp,
     model: ChurnModel,
+    keep: set[str],
     model_uri: str | None = None,
-) -> tuple[pd.DataFrame, pd.Series | None]:
+) -> tuple[pd.DataFrame, SpilledSnapshot | None, pd.Series | None]:
     """Every customer with history before `cutoff` (transactions, events, customers), with
-    lapsed ones flagged, checked against the model's features. On Spark the model is also
-    applied there, in parallel, and the probabilities (per customer_id) come along;
-    otherwise they are None and the caller predicts."""
+    lapsed ones flagged, checked against the model's features.
+
+    On DuckDB it is built a range of customers at a time: the frame has only the `keep`
+    columns and the spill every column (read back for the rows the model predicts or
+    explains). On Spark the whole frame comes back, and the model is also applied there,
+    in parallel, so the probabilities (per customer_id) come along; otherwise they are None
+    and the caller predicts."""
     tx, events, customers = tables
     cutoffs = [("score", cutoff)]
     options = dict(
         active_days=params.churn.active_days, horizon_days=None, events=events, customers=customers, active_only=False
     )
     if engine.is_spark(con):
-        return _spark_snapshot(root, con, tx, cutoffs, options, model, model_uri)
-    snap = build_snapshots(con, tx, cutoffs, **options, rows_per_query=SNAPSHOT_ROWS_PER_QUERY)
-    check_features(model.features, feature_columns(snap))
-    return snap, None
+        snapshot, probability = _spark_snapshot(root, con, tx, cutoffs, options, model, model_uri)
+        return snapshot, None, probability
+    spill = SpilledSnapshot(
+        snapshot_ranges(con, tx, cutoffs, rows_per_query=SNAPSHOT_ROWS_PER_QUERY, **options), cutoffs, keep
+    )
+    try:
+        check_features(model.features, feature_columns(pd.DataFrame(columns=spill.columns)))
+    except Exception:
+        spill.close()
+        raise
+    return spill.narrow, spill, None
 
 
 # Scoring a million customers (10.7M transactions) in two ranges of ids: DuckDB's peak fell
 # from 1.4 GB to 0.9 GB (benchmarks/score.py; docs/scoring.md).
-SNAPSHOT_ROWS_PER_QUERY = 6_000_000
+SNAPSHOT_ROWS_PER_QUERY = 2_000_000
 
 
 _PROBABILITY = "_churn_probability"

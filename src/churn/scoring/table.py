@@ -6,6 +6,8 @@ stages/score.py loads the inputs, calls `score_table` and writes what it returns
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 from tqdm import tqdm
@@ -27,6 +29,34 @@ CHUNK_ROWS = 200_000  # rows per prediction batch: memory stays flat as the list
 MAX_PLAN_ROUNDS = 3  # optimistic rounds; most customers settle in the first two
 EXPLAINED = [*REASON_COLUMNS, "protective_factor", "top_driver"]
 
+Inputs = Callable[[np.ndarray], pd.DataFrame]  # rows of the scoring frame -> every snapshot column, same index
+
+
+def columns_read(params: Params, rates: LearnedRates | None) -> set[str]:
+    """The snapshot columns score_table reads itself (those written, those CLV and BG/NBD
+    read, the playbook's condition fields, the learned rates' segments); the model's
+    inputs it reads through `rows_of`."""
+    fields = {cond.field for action in params.actions.playbook for cond in action.when}
+    segments = {rates.segment_by} if rates is not None else set()
+    written = {"recency_days", "frequency", "monetary_total"}
+    return {"cutoff", "customer_id", "is_active", *VALUE_INPUTS, *written, *fields, *segments}
+
+
+def _inputs(
+    snapshot: pd.DataFrame, frame: pd.DataFrame, reordered: bool, rows_of: Callable[[np.ndarray], pd.DataFrame] | None
+) -> Inputs:
+    """Rows of `frame` -> every column of their snapshot rows, indexed as `frame` (only rows
+    with history are asked for). Frame rows follow the snapshot's unless a list `reordered` them."""
+    at = pd.Index(snapshot["customer_id"]).get_indexer(frame["customer_id"]) if reordered else np.arange(len(frame))
+    take = rows_of or (lambda positions: snapshot.iloc[positions])
+
+    def inputs(rows: np.ndarray) -> pd.DataFrame:
+        part = take(at[rows])
+        part.index = frame.index[rows]
+        return part
+
+    return inputs
+
 
 def score_table(
     snapshot: pd.DataFrame,
@@ -41,6 +71,7 @@ def score_table(
     uplift_model: UpliftModel | None = None,
     progress: bool = False,
     ranked_by: str = "model",
+    rows_of: Callable[[np.ndarray], pd.DataFrame] | None = None,
 ) -> Scored:
     """Score every customer in `snapshot` (or just the `requested` ids, unknown ones included).
 
@@ -49,6 +80,9 @@ def score_table(
     `rates` (learned from past campaigns) replace the playbook's guessed success rates;
     `uplift_model` (learned from them too) replaces p x rate for the actions it knows.
     `model` is whatever ranks (scoring/ranking.py: the model or BG/NBD), named in `ranked_by`.
+    `rows_of` gives every column of the snapshot rows at these positions when `snapshot`
+    holds only the columns scoring reads itself (`columns_read`); the model's inputs are
+    fetched with it for the rows it predicts or explains.
     """
     if not snapshot["is_active"].any():
         raise ChurnError(
@@ -56,13 +90,14 @@ def score_table(
             f"{params.churn.active_days} days before it (churn.active_days); choose a later --as-of"
         )
     frame = with_status(snapshot, requested, cutoff)
+    inputs = _inputs(snapshot, frame, requested is not None, rows_of)
     for col in ("r_score", "f_score", "m_score"):  # stay whole numbers when unknown customers leave gaps
         frame[col] = frame[col].astype("Int8")
 
     active = np.flatnonzero((frame["status"] == "active").to_numpy())
     p = pd.Series(np.nan, index=frame.index)
     if probability is None:
-        p.iloc[active] = _predict(model, frame, active, progress)
+        p.iloc[active] = _predict(model, inputs, active, progress)
     else:
         p.iloc[active] = probability.reindex(frame["customer_id"].iloc[active]).to_numpy()
     frame = frame.join(risk_columns(p, params.score.risk_tiers))
@@ -78,13 +113,13 @@ def score_table(
     contacted = pd.Index([])
     if contacts is not None:
         contacted = recently_contacted(contacts, cutoff, params.actions.min_days_between_contacts)
-    uplift = None if uplift_model is None else uplift_matrix(uplift_model, frame, active, params)
-    plan, reasons = plan_with_reasons(model, frame, params, contacted, rates, uplift)
+    uplift = None if uplift_model is None else uplift_matrix(uplift_model, inputs, len(frame), active, params)
+    plan, reasons = plan_with_reasons(model, frame, inputs, params, contacted, rates, uplift)
     frame.loc[reasons.index, EXPLAINED] = reasons[EXPLAINED]
     frame = frame.join(plan)
     del plan, reasons, uplift  # the frame holds what is written: free the rest before the table is built
     if uplift_model is not None:
-        frame["action_reason"] = why_uplift(uplift_model, frame, params)
+        frame["action_reason"] = why_uplift(uplift_model, frame, inputs, params)
 
     for col in ("recency_days", "monetary_total"):
         frame[col] = frame[col].round(2)
@@ -107,21 +142,21 @@ def _in_table_order(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(columns, copy=False)
 
 
-def uplift_matrix(model: UpliftModel, frame: pd.DataFrame, active: np.ndarray, params: Params) -> np.ndarray:
+def uplift_matrix(model: UpliftModel, inputs: Inputs, customers: int, active: np.ndarray, params: Params) -> np.ndarray:
     """(customers, playbook actions): predicted incremental retention for active customers
     and the actions the uplift model learnt; NaN elsewhere (planned by success rates)."""
     actions = [a.name for a in params.actions.playbook[:-1]]
-    out = np.full((len(frame), len(actions)), np.nan)
+    out = np.full((customers, len(actions)), np.nan)
     known = [j for j, name in enumerate(actions) if name in model.actions]
     for start in range(0, len(active) if known else 0, CHUNK_ROWS):  # chunks: memory stays flat
         rows = active[start : start + CHUNK_ROWS]
-        predicted = model.predict_all(frame.iloc[rows])
+        predicted = model.predict_all(inputs(rows))
         for j in known:
             out[rows, j] = predicted[:, model.actions.index(actions[j])]
     return out
 
 
-def why_uplift(model: UpliftModel, frame: pd.DataFrame, params: Params) -> pd.Series:
+def why_uplift(model: UpliftModel, frame: pd.DataFrame, inputs: Inputs, params: Params) -> pd.Series:
     """The action reason of customers planned by uplift: the action, its expected gain for
     them and what drives it (control-group rows keep theirs)."""
     reason = frame["action_reason"].copy()
@@ -129,7 +164,8 @@ def why_uplift(model: UpliftModel, frame: pd.DataFrame, params: Params) -> pd.Se
     if acted.any():
         rows = frame[acted]
         describe = {a.name: a.description for a in params.actions.playbook}
-        why = uplift_reasons(model, rows, rows["recommended_action"], rows["expected_uplift"], params.value.currency)
+        action, uplift = rows["recommended_action"], rows["expected_uplift"]
+        why = uplift_reasons(model, inputs(np.flatnonzero(acted)), action, uplift, params.value.currency)
         reason[acted] = rows["recommended_action"].map(describe).astype("string") + " (" + why + ")"
     return reason
 
@@ -148,6 +184,7 @@ def lapsed_reasons(frame: pd.DataFrame) -> pd.DataFrame:
 def plan_with_reasons(
     model: ChurnModel,
     frame: pd.DataFrame,
+    inputs: Inputs,
     params: Params,
     contacted: pd.Index,
     rates: LearnedRates | None = None,
@@ -166,7 +203,7 @@ def plan_with_reasons(
     explained = []
 
     def explain(rows: np.ndarray) -> None:
-        reasons = explain_rows(model, frame.iloc[rows], params.value.currency)
+        reasons = explain_rows(model, inputs(rows), params.value.currency)
         frame.loc[reasons.index, EXPLAINED] = reasons[EXPLAINED]
         explained.append(reasons)
         pending[rows] = False
@@ -196,10 +233,10 @@ def _stack(parts: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(parts)
 
 
-def _predict(model: ChurnModel, frame: pd.DataFrame, rows: np.ndarray, progress: bool) -> np.ndarray:
+def _predict(model: ChurnModel, inputs: Inputs, rows: np.ndarray, progress: bool) -> np.ndarray:
     """Probabilities of frame's `rows`, a chunk of rows at a time (never a copy of them all)."""
     out = np.empty(len(rows))
     starts = range(0, len(rows), CHUNK_ROWS)
     for start in tqdm(starts, desc="scoring", unit="chunk", disable=not progress or len(starts) < 3):
-        out[start : start + CHUNK_ROWS] = model.predict_proba(frame.iloc[rows[start : start + CHUNK_ROWS]])
+        out[start : start + CHUNK_ROWS] = model.predict_proba(inputs(rows[start : start + CHUNK_ROWS]))
     return out

@@ -11,9 +11,9 @@ from pathlib import Path
 
 from churn import io, layout
 from churn.config import Params
-from churn.inputs.scoring import scoring_inputs
-from churn.scoring.ranking import choose_ranking, model_facts, model_label, without_actions
-from churn.scoring.scores import score_summary
+from churn.inputs.scoring import ScoringInputs, scoring_inputs
+from churn.scoring.ranking import Ranking, choose_ranking, model_facts, model_label, without_actions
+from churn.scoring.scores import Scored, score_summary
 from churn.scoring.table import score_table
 from churn.timeline import as_of_warnings
 
@@ -30,25 +30,13 @@ def run(
     progress: bool = True,
 ) -> dict:
     got = scoring_inputs(root, params, transactions=transactions, customers=customers, as_of=as_of, model_uri=model_uri)
-    ranking = choose_ranking(
-        got.model, got.identity["skill"], params.score.without_skill, got.snapshot, params.churn.horizon_days
-    )
-    by_model = ranking.by == "model"
-    scored = score_table(
-        got.snapshot,
-        ranking.scorer,
-        params if ranking.plan else without_actions(params),
-        cutoff=got.cutoff,
-        requested=got.requested,
-        contacts=got.contacts,
-        probability=got.probability if by_model else None,
-        rates=got.rates,
-        uplift_model=got.uplift_model,
-        progress=progress,
-        ranked_by=model_label(got.identity, got.model) if by_model else "bgnbd",
-    )
-
-    got = dataclasses.replace(got, snapshot=None)  # the table holds what is written: free the snapshot first
+    try:
+        scored, ranking = _scored(got, params, progress)
+    finally:
+        if got.spill is not None:
+            got.spill.close()
+    # The table holds what is written: free the snapshot first.
+    got = dataclasses.replace(got, snapshot=None, spill=None)
     targets = [output] if output else [root / layout.SCORES_CSV, root / layout.SCORES_PARQUET]
     summary = score_summary(
         scored,
@@ -64,3 +52,26 @@ def run(
     )
     io.write_with_summary(scored.table, targets, summary)
     return {**summary, "warnings": as_of_warnings(got.cutoff, got.newest)}  # said, not stored in the files
+
+
+def _scored(got: ScoringInputs, params: Params, progress: bool) -> tuple[Scored, Ranking]:
+    """The scores table, and what ranked the customers."""
+    ranking = choose_ranking(
+        got.model, got.identity["skill"], params.score.without_skill, got.snapshot, params.churn.horizon_days
+    )
+    by_model = ranking.by == "model"
+    scored = score_table(
+        got.snapshot,
+        ranking.scorer,
+        params if ranking.plan else without_actions(params),
+        cutoff=got.cutoff,
+        requested=got.requested,
+        contacts=got.contacts,
+        probability=got.probability if by_model else None,
+        rates=got.rates,
+        uplift_model=got.uplift_model,
+        progress=progress,
+        rows_of=got.spill.rows if got.spill is not None else None,
+        ranked_by=model_label(got.identity, got.model) if by_model else "bgnbd",
+    )
+    return scored, ranking
