@@ -142,14 +142,32 @@ def snapshot_ranges(
 ) -> Iterator[pa.Table]:
     """The rows of snapshot_table (`options` are its own) one range of customer ids at a
     time, as Arrow, ranges in id order; within a range rows come as the engine gives them."""
-    for ids in _customer_ranges(con, tx, rows_per_query):
-        expr = snapshot_table(
-            _in_range(tx, ids), cutoffs, events=_in_range(events, ids), customers=_in_range(customers, ids), **options
-        )
+    ranges = _customer_ranges(con, tx, rows_per_query)
+    if len(ranges) == 1:
         # Arrow, then pandas: much faster than Ibis's own pandas conversion for millions of rows.
-        table = con.to_pyarrow(expr)
+        yield con.to_pyarrow(snapshot_table(tx, cutoffs, events=events, customers=customers, **options))
         engine.release_memory(con)
-        yield table
+        return
+    # One query over views that each range redefines: building and compiling the
+    # snapshot's expression anew took about 1.2 s a range.
+    tables = {name: t for name, t in (("tx", tx), ("events", events), ("customers", customers)) if t is not None}
+
+    def select(ids: tuple[str | None, str | None]) -> None:
+        for name, t in tables.items():
+            con.create_view(f"_snapshot_range_{name}", _in_range(t, ids), overwrite=True)
+
+    select(ranges[0])
+    views = {name: con.table(f"_snapshot_range_{name}") for name in tables}
+    expr = snapshot_table(views["tx"], cutoffs, events=views.get("events"), customers=views.get("customers"), **options)
+    sql, schema = con.compile(expr), expr.schema().to_pyarrow()
+    try:
+        for ids in ranges:
+            select(ids)
+            yield con.raw_sql(sql).fetch_arrow_table().cast(schema)
+            engine.release_memory(con)
+    finally:
+        for name in tables:
+            con.raw_sql(f'DROP VIEW IF EXISTS "_snapshot_range_{name}"')
 
 
 def by_cutoff_and_customer(table: pa.Table) -> pa.Table:
