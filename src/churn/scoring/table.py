@@ -17,6 +17,7 @@ from churn.actions.plan import Choice, assign_groups, choose, describe, unavaila
 from churn.campaigns.rates import LearnedRates
 from churn.config import Params
 from churn.errors import ChurnError
+from churn.features.segments import RFM_COLUMNS
 from churn.modeling.model import ChurnModel
 from churn.scoring.reasons import explain_rows
 from churn.scoring.scores import REASON_COLUMNS, SCORES_TABLE_COLUMNS, Scored, risk_columns, with_status
@@ -38,7 +39,7 @@ def columns_read(params: Params, rates: LearnedRates | None) -> set[str]:
     inputs it reads through `rows_of`."""
     fields = {cond.field for action in params.actions.playbook for cond in action.when}
     segments = {rates.segment_by} if rates is not None else set()
-    written = {"recency_days", "frequency", "monetary_total"}
+    written = {"recency_days", "frequency", "monetary_total", *RFM_COLUMNS}
     return {"cutoff", "customer_id", "is_active", *VALUE_INPUTS, *written, *fields, *segments}
 
 
