@@ -4,10 +4,11 @@ waiting passively (PASSIVE, what the pipeline sets), and print a table.
 
     python benchmarks/train.py [--project .] [--load 2] [--repeats 1]
 
-Needs a project whose features stage has run (data/processed/snapshots.parquet). The
-load is `--load` busy Python processes, one per core by default, as another job would be.
-Each run trains in a copy of the project with its own MLflow store; the table also says
-whether the two policies wrote byte-identical model files.
+Needs a project whose ingest and features stages have run. The load is `--load` busy
+Python processes, one per core by default, as another job would be. Each run trains in a
+fresh directory (params.yaml, and links to the snapshots and the data files train
+fingerprints) with its own MLflow store; the table also says whether the two policies
+wrote byte-identical model files.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import yaml
+
 CHURN = str(Path(sys.executable).parent / "churn")
 
 
@@ -38,8 +41,11 @@ def train_once(project: Path, policy: str) -> tuple[float, float, str]:
         root = Path(tmp) / "p"
         root.mkdir()
         shutil.copy(project / "params.yaml", root / "params.yaml")
-        (root / "data/processed").mkdir(parents=True)
-        shutil.copy(project / "data/processed/snapshots.parquet", root / "data/processed/snapshots.parquet")
+        raw = yaml.safe_load((project / "params.yaml").read_text())["data"]["transactions"]
+        # What train reads: the snapshots, and the files whose fingerprints name the model's setup.
+        for rel in ("data/processed/snapshots.parquet", "data/interim/transactions.parquet", raw):
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+            (root / rel).symlink_to(project / rel)
         env = {**os.environ, "OMP_WAIT_POLICY": policy, "MLFLOW_DISABLE_TELEMETRY": "true"}
         env.pop("DVC_ROOT", None)
         before = resource.getrusage(resource.RUSAGE_CHILDREN)

@@ -123,8 +123,8 @@ def scoring_snapshot(
     return spill.narrow, spill, None
 
 
-# Scoring a million customers (10.7M transactions) in two ranges of ids: DuckDB's peak fell
-# from 1.4 GB to 0.9 GB (benchmarks/score.py; docs/scoring.md).
+# Scoring a million customers (10.7M transactions): the snapshot's peak was 1.4 GB in two
+# ranges of ids, 0.85 GB in six (benchmarks/score.py; docs/scoring.md).
 SNAPSHOT_ROWS_PER_QUERY = 2_000_000
 
 

@@ -29,13 +29,16 @@ class SpilledSnapshot:
     freed once used."""
 
     def __init__(self, ranges: Iterable[pa.Table], cutoffs: Sequence[tuple[str, pd.Timestamp]], keep: set[str]):
+        if len(cutoffs) != 1:  # with one cutoff, ranges of ids in id order are rows in snapshot order
+            raise ValueError("a spilled snapshot has one cutoff")
         self._cutoffs = cutoffs
         path = self._path = io.spill_directory() / "snapshot.arrow"  # removed at exit, if not closed before
         narrow, sizes, writer = [], [], None
         with pa.OSFile(str(path), "wb") as sink:
             for table in ranges:
                 table = by_cutoff_and_customer(table)
-                writer = writer or ipc.new_file(sink, table.schema)
+                if writer is None:
+                    writer = ipc.new_file(sink, table.schema)
                 for batch in table.to_batches(max_chunksize=BATCH_ROWS):
                     writer.write_batch(batch)
                     sizes.append(batch.num_rows)
