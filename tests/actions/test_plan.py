@@ -178,3 +178,49 @@ def test_pricing_in_batches_plans_exactly_as_pricing_all_rows_at_once(monkeypatc
 def test_no_customers_give_an_empty_plan():
     out = plan_actions(frame().iloc[:0], settings(), pd.Index([]), uplift=np.zeros((0, 3)))
     assert len(out) == 0 and "recommended_action" in out.columns
+
+
+def _random_world(n: int, seed: int):
+    rng = np.random.default_rng(seed)
+    data = pd.DataFrame(
+        {
+            "customer_id": [f"c{i:04d}" for i in range(n)],
+            "status": rng.choice(["active", "active", "lapsed", "unknown"], n),
+            "churn_probability": rng.uniform(0, 1, n),
+            "model_clv": rng.uniform(0, 400, n),
+            "top_driver": pd.Series(rng.choice(["service", "frequency", None], n), dtype="string"),
+        }
+    )
+    data.loc[data["status"] != "active", "churn_probability"] = np.nan
+    uplift = np.where(rng.uniform(size=(n, 3)) < 0.5, rng.normal(0.02, 0.05, (n, 3)), np.nan)
+    return data, uplift, rng
+
+
+def _same_choice(a, b) -> None:
+    for field in ("action", "held_out", "net", "rate", "lift", "open", "best", "contacted", "known", "treat"):
+        np.testing.assert_array_equal(getattr(a, field), getattr(b, field), err_msg=field)
+
+
+def test_repricing_the_explained_rows_plans_as_pricing_everyone_again():
+    from churn.actions.plan import choose, decide, price_options, reprice
+
+    data, uplift, rng = _random_world(400, 11)
+    pending = (data["status"] == "active").to_numpy() & data["top_driver"].isna().to_numpy()
+    plan_settings = settings(budget=400.0, control_share=0.2)
+    contacted = pd.Index(["c0003", "c0010"])
+    options = price_options(data, plan_settings, contacted, pending, uplift=uplift)
+    first = decide(options, plan_settings)
+    need = np.flatnonzero(pending & first.chosen())
+    assert len(need) > 2
+
+    # Nothing learnt about them yet: the same options, the same plan.
+    assert not reprice(options, data, plan_settings, need, pending, uplift=uplift)
+    _same_choice(decide(options, plan_settings), first)
+
+    # Their reasons arrive; some take the service call (top_driver: service) out of reach.
+    data.loc[data.index[need], "top_driver"] = rng.choice(["service", "frequency"], len(need))
+    pending[need] = False
+    assert reprice(options, data, plan_settings, need, pending, uplift=uplift)
+    whole = choose(data, plan_settings, contacted, pending, uplift=uplift)
+    _same_choice(decide(options, plan_settings), whole)
+    assert not np.array_equal(whole.action, first.action)

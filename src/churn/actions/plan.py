@@ -145,20 +145,51 @@ def choose(
     rates: LearnedRates | None = None,
     uplift: np.ndarray | None = None,
 ) -> Choice:
-    """The plan's arrays (plan_actions without the text): cheap enough to run once per
-    round while reasons are still being computed.
+    """The plan's arrays (plan_actions without the text)."""
+    options = price_options(frame, settings, recently_contacted, pending, group, rates, uplift)
+    return decide(options, settings)
 
-    The options are priced a batch of rows at a time, and only the rows with an action
-    worth planning (open, known, positive net benefit) go on to `choose_actions`, which
-    sees exactly the rows it would pick out itself: the same plan, with the
-    (customers x actions) arrays of a fraction of the customers."""
-    actions = settings.playbook[:-1]
+
+@dataclass
+class Options:
+    """The priced options of a frame's customers: what `decide` plans from.
+
+    Only the rows with an action worth planning (open, known, positive net benefit) are
+    held, at frame positions `rows` (ascending): `benefit`, `worth`, `success`, `modelled`
+    and `lift` are (rows, actions). `open`, `best`, `contacted`, `known`, `treat` and `group`
+    are per customer, as in Choice."""
+
+    rows: np.ndarray
+    benefit: np.ndarray
+    worth: np.ndarray
+    success: np.ndarray
+    modelled: np.ndarray
+    lift: np.ndarray
+    open: np.ndarray
+    best: np.ndarray
+    contacted: np.ndarray
+    known: np.ndarray
+    treat: np.ndarray
+    group: pd.Series
+
+
+def price_options(
+    frame: pd.DataFrame,
+    settings: ActionSettings,
+    recently_contacted: pd.Index,
+    pending: np.ndarray | None = None,
+    group: pd.Series | None = None,
+    rates: LearnedRates | None = None,
+    uplift: np.ndarray | None = None,
+) -> Options:
+    """Every customer's options priced, a batch of rows at a time; only the rows with an
+    action worth planning are kept, which are exactly the rows `choose_actions` would pick
+    out itself: the same plan, with the (customers x actions) arrays of a fraction of the
+    customers."""
     known = (frame["status"] != "unknown").to_numpy()
     if group is None:
         group = assign_groups(frame, settings)
     treat = (group == "treatment").fillna(False).to_numpy()
-    cost = np.array([a.cost for a in actions])
-    capacity = np.array([np.inf if a.capacity is None else a.capacity for a in actions])
     contacted = frame["customer_id"].isin(recently_contacted).to_numpy()  # once: each call hashes the list
 
     n = len(frame)
@@ -166,21 +197,81 @@ def choose(
     parts = []
     for start in range(0, max(n, 1), BATCH_ROWS):  # one batch at least: the arrays exist with no customers too
         rows = slice(start, start + BATCH_ROWS)
-        benefit, eligible, success, modelled, lift = _price(
-            frame.iloc[rows],
-            settings,
-            cost,
-            contacted[rows],
-            None if pending is None else pending[rows],
-            rates,
-            None if uplift is None else uplift[rows],
-        )
-        is_open[rows] = eligible.any(axis=1)
-        best[rows] = np.where(eligible, benefit, -np.inf).max(axis=1, initial=-np.inf)
-        worth = eligible & known[rows, None] & (benefit > 0)
-        keep = np.flatnonzero(worth.any(axis=1))
-        parts.append((start + keep, benefit[keep], worth[keep], success[keep], modelled[keep], lift[keep]))
-    cand, benefit, worth, success, modelled, lift = (np.concatenate(arrays) for arrays in zip(*parts))
+        priced = _priced_rows(frame, settings, rows, contacted, known, pending, rates, uplift)
+        is_open[rows], best[rows] = priced.open, priced.best
+        keep = np.flatnonzero(priced.worth.any(axis=1))
+        parts.append((start + keep, *(a[keep] for a in _held(priced))))
+    held = (np.concatenate(arrays) for arrays in zip(*parts))
+    return Options(*held, is_open, best, contacted, known, treat, group)
+
+
+def reprice(
+    options: Options,
+    frame: pd.DataFrame,
+    settings: ActionSettings,
+    rows: np.ndarray,
+    pending: np.ndarray | None = None,
+    rates: LearnedRates | None = None,
+    uplift: np.ndarray | None = None,
+) -> bool:
+    """Price the options of frame positions `rows` again, in place (their reasons were just
+    computed: a condition or a rate may read them), and say whether anything changed; if
+    nothing did, `decide` would plan as before. Every row given must be held in `options`:
+    rows given an action or held back from one always are."""
+    at = np.searchsorted(options.rows, rows)
+    priced = _priced_rows(frame, settings, rows, options.contacted, options.known, pending, rates, uplift)
+    now, before = _held(priced), _held(options)
+    changed = not (
+        np.array_equal(priced.open, options.open[rows])
+        and np.array_equal(priced.best, options.best[rows])
+        and all(np.array_equal(new, old[at], equal_nan=True) for new, old in zip(now, before))
+    )
+    for new, old in zip(now, before):
+        old[at] = new
+    options.open[rows], options.best[rows] = priced.open, priced.best
+    return changed
+
+
+def _held(options) -> tuple[np.ndarray, ...]:
+    """The (rows, actions) arrays of Options (or of one batch's prices), in field order."""
+    return options.benefit, options.worth, options.success, options.modelled, options.lift
+
+
+def _priced_rows(
+    frame: pd.DataFrame,
+    settings: ActionSettings,
+    rows: np.ndarray | slice,
+    contacted: np.ndarray,
+    known: np.ndarray,
+    pending: np.ndarray | None,
+    rates: LearnedRates | None,
+    uplift: np.ndarray | None,
+) -> Options:
+    """The options of frame positions `rows` (a slice of a batch, or the rows repriced), all
+    of them, worth planning or not."""
+    cost = np.array([a.cost for a in settings.playbook[:-1]])
+    benefit, eligible, success, modelled, lift = _price(
+        frame.iloc[rows],
+        settings,
+        cost,
+        contacted[rows],
+        None if pending is None else pending[rows],
+        rates,
+        None if uplift is None else uplift[rows],
+    )
+    worth = eligible & known[rows, None] & (benefit > 0)
+    best = np.where(eligible, benefit, -np.inf).max(axis=1, initial=-np.inf)
+    return Options(rows, benefit, worth, success, modelled, lift, eligible.any(axis=1), best, *(None,) * 4)
+
+
+def decide(options: Options, settings: ActionSettings) -> Choice:
+    """The plan of the priced options: `choose_actions` within the budget and capacities,
+    the control group held back."""
+    actions = settings.playbook[:-1]
+    cost = np.array([a.cost for a in actions])
+    capacity = np.array([np.inf if a.capacity is None else a.capacity for a in actions])
+    cand, benefit, worth = options.rows, options.benefit, options.worth
+    n, treat = len(options.open), options.treat
 
     choice = np.full(n, NONE)
     choice[cand] = choose_actions(benefit, worth, cost, capacity, settings.budget)
@@ -191,11 +282,25 @@ def choose(
     net, rate, lifted = np.zeros(n), np.full(n, np.nan), np.full(n, np.nan)
     given = choice[cand]
     acted, planned, at = given != NONE, np.maximum(given, 0), np.arange(len(cand))
-    by_uplift = acted & modelled[at, planned]
+    by_uplift = acted & options.modelled[at, planned]
     net[cand] = np.where(acted, benefit[at, planned], 0.0)
-    rate[cand] = np.where(~acted | by_uplift, np.nan, success[at, planned])
-    lifted[cand] = np.where(by_uplift, lift[at, planned], np.nan)
-    return Choice(choice, held_out, net, rate, lifted, is_open, best, contacted, known, treat, group)
+    rate[cand] = np.where(~acted | by_uplift, np.nan, options.success[at, planned])
+    lifted[cand] = np.where(by_uplift, options.lift[at, planned], np.nan)
+    # Copies of what `reprice` changes in place: a plan keeps the options it was made from.
+    open_, best = options.open.copy(), options.best.copy()
+    return Choice(
+        choice,
+        held_out,
+        net,
+        rate,
+        lifted,
+        open_,
+        best,
+        options.contacted,
+        options.known,
+        treat,
+        options.group,
+    )
 
 
 def _price(
