@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import multiprocessing as mp
 import os
 import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 CHURN = str(Path(sys.executable).parent / "churn")
@@ -27,3 +30,23 @@ def run(args: list[str], cwd: Path) -> tuple[float, float]:
 def median(runs: list[tuple[float, float]]) -> tuple[float, float]:
     """The median time and the median peak of the runs (each taken apart)."""
     return float(statistics.median(s for s, _ in runs)), float(statistics.median(mb for _, mb in runs))
+
+
+def _spin(stop) -> None:
+    while not stop.is_set():
+        sum(i * i for i in range(10_000))
+
+
+@contextmanager
+def busy(processes: int) -> Iterator[None]:
+    """`processes` busy Python processes for the duration, as another job on the machine would be."""
+    stop = mp.Event()
+    workers = [mp.Process(target=_spin, args=(stop,)) for _ in range(processes)]
+    for w in workers:
+        w.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        for w in workers:
+            w.join()

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import multiprocessing as mp
 import os
 import resource
 import shutil
@@ -26,13 +25,9 @@ import time
 from pathlib import Path
 
 import yaml
+from measure import busy  # benchmarks/ is on sys.path when a script runs
 
 CHURN = str(Path(sys.executable).parent / "churn")
-
-
-def _spin(stop) -> None:
-    while not stop.is_set():
-        sum(i * i for i in range(10_000))
 
 
 def train_once(project: Path, policy: str) -> tuple[float, float, str]:
@@ -68,21 +63,13 @@ def main() -> None:
     rows = []
     hashes = set()
     for loaded in (False, True):
-        stop = mp.Event()
-        workers = [mp.Process(target=_spin, args=(stop,)) for _ in range(args.load if loaded else 0)]
-        for w in workers:
-            w.start()
-        try:
+        with busy(args.load if loaded else 0):
             for policy in ("ACTIVE", "PASSIVE"):
                 runs = [train_once(project, policy) for _ in range(args.repeats)]
                 hashes |= {sha for *_, sha in runs}
                 wall = sorted(r[0] for r in runs)[len(runs) // 2]
                 cpu = sorted(r[1] for r in runs)[len(runs) // 2]
                 rows.append((f"{args.load} busy processes" if loaded else "quiet", policy, wall, cpu))
-        finally:
-            stop.set()
-            for w in workers:
-                w.join()
     print(f"churn train, {project / 'data/processed/snapshots.parquet'}, median of {args.repeats}")
     print("| machine | OMP_WAIT_POLICY | wall s | CPU s |\n|---|---|---:|---:|")
     for machine, policy, wall, cpu in rows:
