@@ -216,3 +216,25 @@ def test_a_parquet_stream_that_fails_leaves_the_previous_file(tmp_path):
             out.write(pa.table({"customer_id": ["x"], "timestamp": ["not a time"], "amount": [1.0], "flag": [True]}))
     assert target.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t.parquet"]  # no temporary file left
+
+
+def test_outputs_with_their_summary_are_the_bytes_of_each_file_written_alone(tmp_path):
+    df = pd.DataFrame({"customer_id": ["a", "=b", "c"], "score": [0.5, np.nan, 1.25], "tier": ["low", "", None]})
+    targets = [tmp_path / "scores.csv", tmp_path / "scores.parquet"]
+    io.write_with_summary(df, targets, {"outputs": ["scores.csv", "scores.parquet"]})
+    for target in targets:
+        alone = tmp_path / "alone" / target.name
+        alone.parent.mkdir(exist_ok=True)
+        io.write_table(df, alone)
+        assert target.read_bytes() == alone.read_bytes()
+    summary = io.read_json(tmp_path / "scores.summary.json")
+    assert summary["sha256"] == {t.name: io.file_sha256(t) for t in targets}
+
+
+def test_a_failed_output_is_raised_and_no_summary_is_written(tmp_path):
+    with pytest.raises(ValueError, match="unsupported table format"):
+        io.write_with_summary(
+            pd.DataFrame({"a": [1]}), [tmp_path / "s.csv", tmp_path / "s.xlsx"], {"outputs": ["s.csv", "s.xlsx"]}
+        )
+    assert not (tmp_path / "s.summary.json").exists()
+    assert not (tmp_path / "s.xlsx").exists()

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from churn.actions.control import control_group
 from churn.actions.optimize import NONE, choose_actions
@@ -341,54 +342,57 @@ def describe(frame: pd.DataFrame, settings: ActionSettings, plan: Choice) -> pd.
     chosen = np.where(choice == NONE, len(actions), choice)
     acted = choice != NONE
 
-    reason = np.select(
-        [
-            ~known,
-            acted,
-            ~treat,
-            ~plan.open & plan.contacted,
-            ~plan.open,
-            plan.best <= 0,
-        ],
-        [
-            "unknown customer: no transaction history as of this date",
-            np.array([a.description for a in actions] + [""], dtype=object)[chosen],
-            f"control group of campaign '{settings.campaign}': held out to measure the effect",
-            f"contacted within the last {settings.min_days_between_contacts} days",
-            fallback.description,
-            "no action pays for itself: expected value saved is below its cost",
-        ],
-        default="budget or capacity used up by customers where an action pays more",
-    )
-    acted_rows = np.flatnonzero(acted)  # a few thousand: only their texts become Python strings
+    shown = held_out != NONE
+    # Most reasons are one of a few texts, by code (a Python string per customer was a
+    # 190 MB peak at a million); those given an action or held back from one get their own.
+    common = [
+        "unknown customer: no transaction history as of this date",
+        f"control group of campaign '{settings.campaign}': held out to measure the effect",
+        f"contacted within the last {settings.min_days_between_contacts} days",
+        fallback.description,
+        "no action pays for itself: expected value saved is below its cost",
+        "budget or capacity used up by customers where an action pays more",
+    ]
+    conditions = [~known, ~treat, ~plan.open & plan.contacted, ~plan.open, plan.best <= 0]
+    code = np.select(conditions, list(range(len(conditions))), default=len(conditions))
+
+    acted_rows = np.flatnonzero(acted)  # a few thousand
+    descriptions = np.array([a.description for a in actions], dtype=object)
+    own = np.where(known[acted_rows], descriptions[choice[acted_rows]], common[0])
     if "reason_1" in frame.columns:
         first = frame["reason_1"].iloc[acted_rows].astype("string").fillna("").to_numpy()
-        with_first = acted_rows[first != ""]
-        reason[with_first] = reason[with_first] + " (" + first[first != ""] + ")"
-
-    shadow = names[np.where(held_out == NONE, len(actions), held_out)]
-    shown = held_out != NONE
-    reason[shown] = (
+        own[first != ""] = own[first != ""] + " (" + first[first != ""] + ")"
+    shown_rows = np.flatnonzero(shown)
+    held_back = (
         f"control group of campaign '{settings.campaign}': held out from "
-        + shadow[shown].astype(str)
+        + names[held_out[shown_rows]].astype(str)
         + " to measure its effect"
-    )
+    ).tolist()
+    code[acted_rows] = len(common) + np.arange(len(acted_rows))
+    code[shown_rows] = len(common) + len(acted_rows) + np.arange(len(shown_rows))
+    reason = _texts([*common, *own.tolist(), *held_back], code)
+
     priority = pd.Series(pd.NA, index=frame.index, dtype="Int64")
     order = acted_rows[np.lexsort((frame["customer_id"].iloc[acted_rows].to_numpy(), -net[acted_rows]))]
     priority.iloc[order] = np.arange(1, len(order) + 1)
     return pd.DataFrame(
         {
-            "recommended_action": pd.Series(names[chosen], index=frame.index, dtype="string"),
-            "action_reason": pd.Series(reason, index=frame.index, dtype="string"),
+            "recommended_action": pd.Series(_texts(list(names), chosen), index=frame.index),
+            "action_reason": pd.Series(reason, index=frame.index),
             "expected_net_benefit": np.round(net, 2),
             "success_rate": np.round(plan.rate, 4),
             "expected_uplift": np.round(plan.lift, 4),
             "priority": priority,
             "group": plan.group,
-            "held_out_action": pd.Series(np.where(shown, shadow, None), index=frame.index, dtype="string"),
+            "held_out_action": pd.Series(np.where(shown, names[held_out], None), index=frame.index, dtype="string"),
         },
         index=frame.index,
     )
+
+
+def _texts(texts: list[str], codes: np.ndarray) -> pd.arrays.ArrowStringArray:
+    """texts[code] per row as pandas text, built by Arrow without a Python string per row."""
+    return pd.array(pa.array(texts, pa.large_string()).take(pa.array(codes)), dtype="string")
 
 
 def success_rates(frame: pd.DataFrame, actions: list, rates: LearnedRates | None) -> tuple[np.ndarray, np.ndarray]:
