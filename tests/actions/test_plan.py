@@ -224,3 +224,26 @@ def test_repricing_the_explained_rows_plans_as_pricing_everyone_again():
     whole = choose(data, plan_settings, contacted, pending, uplift=uplift)
     _same_choice(decide(options, plan_settings), whole)
     assert not np.array_equal(whole.action, first.action)
+
+
+def test_every_customer_gets_the_reason_of_their_case_as_pandas_text():
+    data = frame().assign(reason_1=pd.Series(["support tickets: 3", pd.NA, pd.NA, "", pd.NA, pd.NA], dtype="string"))
+    group = pd.Series(["treatment", "treatment", "treatment", "control", pd.NA, "control"], dtype="string")
+    out = plan_actions(data, settings(), pd.Index(["b"]), group=group)
+    assert out["action_reason"].tolist() == [
+        "Service call (support tickets: 3)",  # given an action: its description and the first reason
+        "contacted within the last 14 days",
+        "no action pays for itself: expected value saved is below its cost",
+        "control group of campaign 'test': held out from win_back to measure its effect",
+        "unknown customer: no transaction history as of this date",
+        "control group of campaign 'test': held out to measure the effect",
+    ]
+    assert out["action_reason"].dtype == "string" and out["recommended_action"].dtype == "string"
+    assert out["recommended_action"].tolist() == [
+        "call",
+        "no_action",
+        "no_action",
+        "no_action",
+        "no_action",
+        "no_action",
+    ]
