@@ -92,3 +92,36 @@ def test_scales_to_a_million_customers():
     cost = rng.uniform(0, 20, 8)
     choice = choose_actions(benefit, np.ones_like(benefit, bool), cost, np.full(8, 50_000.0), 500_000.0)
     assert cost[choice[choice != NONE]].sum() <= 500_000.0
+
+
+def _price_trying_everyone(base: np.ndarray, cost: np.ndarray, budget: float) -> float:
+    """The budget price by plain bisection, every customer's choice at every step."""
+
+    def spend(score: np.ndarray) -> float:
+        best = score.argmax(axis=1)
+        chosen = best[score[np.arange(len(score)), best] > 0]
+        return float(cost[chosen].sum())
+
+    if spend(base) <= budget:
+        return 0.0
+    positive = cost > 0
+    finite = np.where(np.isfinite(base[:, positive]), base[:, positive], 0.0)
+    lo, hi = 0.0, float(np.max(finite / cost[positive], initial=0.0)) + 1.0
+    for _ in range(30):
+        mid = (lo + hi) / 2
+        lo, hi = (lo, mid) if spend(base - mid * cost) <= budget else (mid, hi)
+    return hi
+
+
+@settings(max_examples=300, deadline=None)
+@given(n=st.integers(1, 60), m=st.integers(1, 6), seed=st.integers(0, 10_000), share=st.floats(0, 1))
+def test_the_budget_price_settles_customers_as_trying_everyone_would(n, m, seed, share):
+    from churn.actions.optimize import _budget_price
+
+    rng = np.random.default_rng(seed)
+    benefit = rng.integers(-5, 40, (n, m)).astype(float)  # whole numbers: ties between actions abound
+    base = np.where(rng.random((n, m)) < 0.7, benefit, -np.inf)
+    cost = rng.choice([0.0, 1.0, 2.5, 4.0, 10.0], m)
+    best = np.where(np.isfinite(base), base, -np.inf).max(axis=1)
+    budget = share * float(cost.max() * (best > 0).sum())
+    assert _budget_price(base, cost, budget) == _price_trying_everyone(base, cost, budget)

@@ -143,3 +143,24 @@ def test_a_narrow_snapshot_with_its_rows_fetched_scores_as_the_whole_one(setting
     pd.testing.assert_frame_equal(fetched_table, whole)
     assert narrow_model.explained == whole_model.explained and narrow_model.explained
     assert set(fetched) == {"A", "B"}  # the active customers only: C is lapsed, X unknown
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_table_order_is_a_stable_pandas_sort_by_priority_risk_and_id(seed):
+    from churn.scoring.table import table_order
+
+    rng = np.random.default_rng(seed)
+    n = 3000
+    keys = pd.DataFrame(
+        {
+            "priority": pd.array(np.where(rng.random(n) < 0.1, rng.permutation(n) + 1, -1), dtype="Int64"),
+            "churn_probability": np.where(rng.random(n) < 0.1, np.nan, rng.integers(0, 20, n) / 20),  # ties
+            "customer_id": pd.array([f"C{i}" for i in rng.permutation(n)], dtype="string"),
+        }
+    )
+    keys.loc[keys["priority"] == -1, "priority"] = pd.NA
+    expected = keys.sort_values(
+        list(keys.columns), ascending=[True, False, True], na_position="last", kind="stable"
+    ).index.to_numpy()
+    got = table_order(keys["priority"], keys["churn_probability"], keys["customer_id"])
+    np.testing.assert_array_equal(got, expected)

@@ -42,18 +42,33 @@ def _spend(choice: np.ndarray, cost: np.ndarray) -> float:
 
 
 def _budget_price(base: np.ndarray, cost: np.ndarray, budget: float) -> float:
-    """Smallest lambda whose unconstrained choices fit the budget (0 when it is ample)."""
-    if _spend(_assign(base), cost) <= budget:
+    """Smallest lambda whose unconstrained choices fit the budget (0 when it is ample).
+
+    Bisection. As lambda grows a customer's choice (the best of the lines b - lambda * cost,
+    if positive) only moves to cheaper actions, then to none, so a customer with the same
+    choice at both ends of the bracket keeps it inside: each step evaluates only the
+    customers still in doubt (on 375,654 candidates this took 0.55 s a plan, every one of
+    them at every step), and sums the spend over everyone, as before."""
+    at_lo = _assign(base)
+    if _spend(at_lo, cost) <= budget:
         return 0.0
     positive = cost > 0
     finite = np.where(np.isfinite(base[:, positive]), base[:, positive], 0.0)
     lo, hi = 0.0, float(np.max(finite / cost[positive], initial=0.0)) + 1.0
+    at_hi = _assign(base - hi * cost)
+    now = at_lo.copy()  # the choices at the last lambda tried: settled ones never move
+    doubt = np.flatnonzero(at_lo != at_hi)
     for _ in range(_BISECTION_STEPS):
         mid = (lo + hi) / 2
-        if _spend(_assign(base - mid * cost), cost) <= budget:
+        at_mid = _assign(base[doubt] - mid * cost)
+        now[doubt] = at_mid
+        if _spend(now, cost) <= budget:
             hi = mid
+            at_hi[doubt] = at_mid
         else:
             lo = mid
+            at_lo[doubt] = at_mid
+        doubt = doubt[at_lo[doubt] != at_hi[doubt]]
     return hi
 
 
