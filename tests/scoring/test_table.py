@@ -164,3 +164,19 @@ def test_the_table_order_is_a_stable_pandas_sort_by_priority_risk_and_id(seed):
     ).index.to_numpy()
     got = table_order(keys["priority"], keys["churn_probability"], keys["customer_id"])
     np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("rounds", [0, 1])
+def test_planning_without_optimism_ends_where_the_optimistic_rounds_do(settings, monkeypatch, rounds):
+    """With no optimistic round left, the plan is made without optimism: A's service call
+    (top_driver: service) is closed until A's reasons arrive, then A's options are priced
+    again and the plan moves to it."""
+    import churn.scoring.table as table_module
+
+    settled = score_table(snapshot(), model(), settings, cutoff=CUTOFF).table
+    monkeypatch.setattr(table_module, "MAX_PLAN_ROUNDS", rounds)
+    late = model()
+    out = score_table(snapshot(), late, settings, cutoff=CUTOFF).table
+    pd.testing.assert_frame_equal(out, settled)
+    assert settled.set_index("customer_id").loc["A", "recommended_action"] == "service_call"
+    assert "A" in late.explained
