@@ -148,38 +148,6 @@ def test_uplift_replaces_risk_times_rate_and_never_contacts_where_it_is_not_posi
     assert without["recommended_action"][1] != "no_action"  # by risk x rate, b would get one
 
 
-def test_pricing_in_batches_plans_exactly_as_pricing_all_rows_at_once(monkeypatch):
-    import churn.actions.plan as plan_module
-
-    rng = np.random.default_rng(7)
-    n = 500
-    data = pd.DataFrame(
-        {
-            "customer_id": [f"c{i:04d}" for i in range(n)],
-            "status": rng.choice(["active", "active", "lapsed", "unknown"], n),
-            "churn_probability": rng.uniform(0, 1, n),
-            "model_clv": rng.uniform(0, 400, n),
-            "top_driver": pd.Series(rng.choice(["service", "frequency", None], n), dtype="string"),
-        }
-    )
-    data.loc[data["status"] != "active", "churn_probability"] = np.nan
-    uplift = np.where(rng.uniform(size=(n, 3)) < 0.5, rng.normal(0.02, 0.05, (n, 3)), np.nan)
-    pending = rng.uniform(size=n) < 0.3
-    # The budget binds, so which rows reach the optimiser, and in what order, decides the plan.
-    args = (data, settings(budget=300.0, control_share=0.2), pd.Index(["c0003", "c0010"]))
-    whole = plan_actions(*args, pending=pending, uplift=uplift)
-    monkeypatch.setattr(plan_module, "BATCH_ROWS", 7)
-    batched = plan_actions(*args, pending=pending, uplift=uplift)
-    pd.testing.assert_frame_equal(batched, whole)
-    assert 0 < (whole["recommended_action"] != "no_action").sum() < (data["status"] != "unknown").sum()
-    assert whole["expected_uplift"].notna().any() and whole["success_rate"].notna().any()
-
-
-def test_no_customers_give_an_empty_plan():
-    out = plan_actions(frame().iloc[:0], settings(), pd.Index([]), uplift=np.zeros((0, 3)))
-    assert len(out) == 0 and "recommended_action" in out.columns
-
-
 def _random_world(n: int, seed: int):
     rng = np.random.default_rng(seed)
     data = pd.DataFrame(
@@ -194,6 +162,26 @@ def _random_world(n: int, seed: int):
     data.loc[data["status"] != "active", "churn_probability"] = np.nan
     uplift = np.where(rng.uniform(size=(n, 3)) < 0.5, rng.normal(0.02, 0.05, (n, 3)), np.nan)
     return data, uplift, rng
+
+
+def test_pricing_in_batches_plans_exactly_as_pricing_all_rows_at_once(monkeypatch):
+    import churn.actions.plan as plan_module
+
+    data, uplift, rng = _random_world(500, 7)
+    pending = rng.uniform(size=len(data)) < 0.3
+    # The budget binds, so which rows reach the optimiser, and in what order, decides the plan.
+    args = (data, settings(budget=300.0, control_share=0.2), pd.Index(["c0003", "c0010"]))
+    whole = plan_actions(*args, pending=pending, uplift=uplift)
+    monkeypatch.setattr(plan_module, "BATCH_ROWS", 7)
+    batched = plan_actions(*args, pending=pending, uplift=uplift)
+    pd.testing.assert_frame_equal(batched, whole)
+    assert 0 < (whole["recommended_action"] != "no_action").sum() < (data["status"] != "unknown").sum()
+    assert whole["expected_uplift"].notna().any() and whole["success_rate"].notna().any()
+
+
+def test_no_customers_give_an_empty_plan():
+    out = plan_actions(frame().iloc[:0], settings(), pd.Index([]), uplift=np.zeros((0, 3)))
+    assert len(out) == 0 and "recommended_action" in out.columns
 
 
 def _same_choice(a, b) -> None:
