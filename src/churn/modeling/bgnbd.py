@@ -14,8 +14,9 @@ t_x = days from the first to the last purchase day, T = days from the first purc
 to the as-of day (see its docstring).
 
 Fitting is maximum likelihood with scipy (L-BFGS-B on the log parameters, analytic
-gradient); customers with identical histories are fitted once with a weight, and 100,000
-customers fit in about two seconds. Only numpy and scipy are used, so the same inputs give
+gradient); customers with identical histories are fitted once with a weight, the terms of
+x alone are evaluated once per distinct x, and 100,000 customers fit in under a second
+(1.7 s before the second). Only numpy and scipy are used, so the same inputs give
 the same parameters on every run.
 """
 
@@ -81,17 +82,40 @@ def _check(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> tuple[np.ndarray, n
     return x, t_x, T
 
 
+class _Repeats:
+    """Repeat purchases x with their distinct values. The Gamma and Beta terms depend on x
+    alone, which takes a hundred or so values among a hundred thousand customers: each is
+    evaluated once per value and gathered, the same numbers several times sooner (a fit of
+    100,000 customers spent most of its time in these special functions)."""
+
+    def __init__(self, x: np.ndarray):
+        self.x = x
+        self.values, self.inverse = np.unique(x, return_inverse=True)
+        self.repeat = x > 0
+
+    def of(self, f, where: np.ndarray | None = None) -> np.ndarray:
+        """f(x) per customer; with `where` (a mask over the values), 0 elsewhere, f never sees them."""
+        if where is None:
+            return f(self.values)[self.inverse]
+        out = np.zeros(len(self.values))
+        out[where] = f(self.values[where])
+        return out[self.inverse]
+
+
 def _loglik_terms(
-    r: float, alpha: float, a: float, b: float, x: np.ndarray, t_x: np.ndarray, T: np.ndarray
+    r: float, alpha: float, a: float, b: float, x: np.ndarray | _Repeats, t_x: np.ndarray, T: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(log-likelihood per customer, log 'alive' term, log 'dropped out' term) - the likelihood
     is A1 * (exp(alive) + exp(dead)), eq. (6) of Fader, Hardie and Lee (2005)."""
-    a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
-    alive = betaln(a, b + x) - betaln(a, b) - (r + x) * np.log(alpha + T)
-    repeat = x > 0
+    xs = x if isinstance(x, _Repeats) else _Repeats(x)
+    x = xs.x
+    a1 = xs.of(lambda v: gammaln(r + v)) - gammaln(r) + r * np.log(alpha)
+    alive = xs.of(lambda v: betaln(a, b + v)) - betaln(a, b) - (r + x) * np.log(alpha + T)
+    repeat = xs.repeat
     dead = np.full_like(x, -np.inf)
     xr = x[repeat]
-    dead[repeat] = betaln(a + 1, b + xr - 1) - betaln(a, b) - (r + xr) * np.log(alpha + t_x[repeat])
+    dead_beta = xs.of(lambda v: betaln(a + 1, b + v - 1), where=xs.values > 0)[repeat]
+    dead[repeat] = dead_beta - betaln(a, b) - (r + xr) * np.log(alpha + t_x[repeat])
     return a1 + np.logaddexp(alive, dead), alive, dead
 
 
@@ -101,22 +125,24 @@ def log_likelihood(params: BgNbdParams, x, t_x, T) -> float:
     return float(_loglik_terms(params.r, params.alpha, params.a, params.b, x, t_x, T)[0].sum())
 
 
-def _negll_and_grad(theta: np.ndarray, x, t_x, T, weights, n) -> tuple[float, np.ndarray]:
+def _negll_and_grad(theta: np.ndarray, x: _Repeats, t_x, T, weights, n) -> tuple[float, np.ndarray]:
     """Mean negative log-likelihood and its gradient with respect to the log parameters."""
     r, alpha, a, b = np.exp(theta)
     ll, alive, dead = _loglik_terms(r, alpha, a, b, x, t_x, T)
+    xs, x = x, x.x
     w_alive = expit(alive - dead)  # share of the likelihood from the "still alive" branch
     w_dead = 1.0 - w_alive
-    repeat = x > 0
+    repeat = xs.repeat
     log_at = np.log(alpha + T)
     log_ax = np.where(repeat, np.log(alpha + t_x), 0.0)
-    d_r = digamma(r + x) - digamma(r) + np.log(alpha) - w_alive * log_at - w_dead * log_ax
+    d_r = xs.of(lambda v: digamma(r + v)) - digamma(r) + np.log(alpha) - w_alive * log_at - w_dead * log_ax
     d_alpha = r / alpha - w_alive * (r + x) / (alpha + T) - w_dead * np.where(repeat, (r + x) / (alpha + t_x), 0.0)
     dig_ab = digamma(a + b)
-    d_a_alive = digamma(a) - digamma(a + b + x) - digamma(a) + dig_ab
-    d_b_alive = digamma(b + x) - digamma(a + b + x) - digamma(b) + dig_ab
-    d_a_dead = digamma(a + 1) - digamma(a + b + x) - digamma(a) + dig_ab
-    d_b_dead = np.where(repeat, digamma(b + np.maximum(x, 1) - 1), 0.0) - digamma(a + b + x) - digamma(b) + dig_ab
+    dig_abx = xs.of(lambda v: digamma(a + b + v))
+    d_a_alive = digamma(a) - dig_abx - digamma(a) + dig_ab
+    d_b_alive = xs.of(lambda v: digamma(b + v)) - dig_abx - digamma(b) + dig_ab
+    d_a_dead = digamma(a + 1) - dig_abx - digamma(a) + dig_ab
+    d_b_dead = np.where(repeat, xs.of(lambda v: digamma(b + np.maximum(v, 1) - 1)), 0.0) - dig_abx - digamma(b) + dig_ab
     d_a = w_alive * d_a_alive + w_dead * d_a_dead
     d_b = w_alive * d_b_alive + w_dead * d_b_dead
     grad = (
@@ -153,11 +179,11 @@ def fit(x, t_x, T, *, max_iter: int = 500) -> BgNbdParams:
     if not (x > 0).any():
         raise ValueError("BG/NBD needs at least one customer with a repeat purchase")
     unique, weights = np.unique(np.column_stack([x, t_x, T]), axis=0, return_counts=True)
-    ux, utx, uT = unique[:, 0], unique[:, 1], unique[:, 2]
+    ux, utx, uT = _Repeats(unique[:, 0]), unique[:, 1], unique[:, 2]
     weights = weights.astype(float)
     n = float(weights.sum())
     # Start from the moment-like guess: rate = repeat purchases per unit of time.
-    rate = max(float(np.dot(weights, ux) / np.dot(weights, uT)), 1e-6)
+    rate = max(float(np.dot(weights, ux.x) / np.dot(weights, uT)), 1e-6)
     theta0 = np.log([1.0, 1.0 / rate, 1.0, 1.0])
 
     def minimize(start: np.ndarray, bounds: list[tuple[float, float]], ftol: float, gtol: float):
