@@ -125,3 +125,32 @@ def test_the_budget_price_settles_customers_as_trying_everyone_would(n, m, seed,
     best = np.where(np.isfinite(base), base, -np.inf).max(axis=1)
     budget = share * float(cost.max() * (best > 0).sum())
     assert _budget_price(base, cost, budget) == _price_trying_everyone(base, cost, budget)
+
+
+@settings(max_examples=200, deadline=None)
+@given(n=st.integers(0, 80), k=st.integers(0, 90), seed=st.integers(0, 10_000))
+def test_the_first_k_by_value_are_those_of_a_whole_sort(n, k, seed):
+    from churn.actions.optimize import _first
+
+    rng = np.random.default_rng(seed)
+    rows = np.sort(rng.choice(1000, n, replace=False))
+    values = rng.integers(0, 6, n).astype(float)  # few values: ties at the k-th abound
+    whole = rows[np.lexsort((rows, -values))][:k]
+    np.testing.assert_array_equal(_first(rows, values, k), whole)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_plans_built_side_by_side_are_those_built_one_after_another(monkeypatch, seed):
+    import churn.actions.optimize as optimize
+
+    rng = np.random.default_rng(seed)
+    benefit = np.round(rng.normal(1, 5, (3_000, 6)), 1)  # rounded: ties between customers
+    eligible = rng.random((3_000, 6)) < 0.8
+    cost = np.array([12.0, 6.0, 4.0, 3.0, 1.5, 0.3])
+    capacity = np.array([40.0, np.inf, 100.0, np.inf, np.inf, np.inf])
+    monkeypatch.setattr(optimize, "_THREADED_ROWS", 10**9)
+    alone = choose_actions(benefit, eligible, cost, capacity, 900.0)
+    monkeypatch.setattr(optimize, "_THREADED_ROWS", 0)
+    monkeypatch.setattr(optimize.os, "cpu_count", lambda: 3)
+    assert (choose_actions(benefit, eligible, cost, capacity, 900.0) == alone).all()
+    assert (alone != NONE).sum() > 0
