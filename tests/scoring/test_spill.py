@@ -63,3 +63,42 @@ def test_closing_deletes_the_file(spilled):
     assert spill._path.is_file()
     spill.close()
     assert not spill._path.exists()
+
+
+def test_the_next_range_is_made_one_ahead_in_order_and_its_errors_are_raised_here():
+    import threading
+
+    from churn.inputs.spill import _one_ahead
+
+    made, closed = [], []
+
+    def ranges(fail_at=None):
+        try:
+            for k in range(5):
+                if k == fail_at:
+                    raise RuntimeError(f"range {k} failed")
+                made.append((k, threading.current_thread().name))
+                yield k
+        finally:
+            closed.append(True)
+
+    seen = []
+    for item in _one_ahead(ranges()):
+        seen.append(item)
+        assert len(made) <= item + 2  # this range and at most the next one
+    assert seen == [0, 1, 2, 3, 4]
+    assert all(name != threading.current_thread().name for _, name in made)
+    assert closed == [True]
+
+    made.clear(), closed.clear()
+    got = []
+    with pytest.raises(RuntimeError, match="range 2 failed"):
+        for item in _one_ahead(ranges(fail_at=2)):
+            got.append(item)
+    assert got == [0, 1] and closed == [True]
+
+    made.clear(), closed.clear()
+    for item in _one_ahead(ranges()):
+        if item == 1:
+            break  # the user of the ranges stops: the source is closed (a query's views dropped)
+    assert closed == [True] and len(made) <= 3

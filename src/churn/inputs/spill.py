@@ -5,7 +5,9 @@ width times the number of customers."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -35,7 +37,7 @@ class SpilledSnapshot:
         path = self._path = io.spill_directory() / "snapshot.arrow"  # removed at exit, if not closed before
         narrow, sizes, writer = [], [], None
         with pa.OSFile(str(path), "wb") as sink:
-            for table in ranges:
+            for table in _one_ahead(ranges):
                 table = by_cutoff_and_customer(table)
                 if writer is None:
                     writer = ipc.new_file(sink, table.schema)
@@ -71,3 +73,25 @@ class SpilledSnapshot:
     def close(self) -> None:
         self._source.close()
         self._path.unlink(missing_ok=True)
+
+
+_T = TypeVar("_T")
+_DONE = object()
+
+
+def _one_ahead(items: Iterable[_T]) -> Iterator[_T]:
+    """`items` in order, the next one made in a thread while this one is used: the engine
+    computes the next range of customers while this range is sorted and written. Only one
+    item is made ahead, and `items` is only ever advanced by that one thread; its errors
+    are raised here, in order."""
+    source = iter(items)
+    try:
+        with ThreadPoolExecutor(1, thread_name_prefix="snapshot-range") as pool:
+            coming = pool.submit(next, source, _DONE)
+            while (item := coming.result()) is not _DONE:
+                coming = pool.submit(next, source, _DONE)
+                yield item
+                del item
+    finally:
+        if hasattr(source, "close"):  # after the pool has finished with it: e.g. a query's views dropped
+            source.close()
