@@ -31,8 +31,9 @@ NONE = -1
 _BISECTION_STEPS = 30
 _MAX_PASSES = 64
 # Candidates from which the three plans are built side by side, one thread each: NumPy
-# works without the GIL on arrays this large (375,654 candidates: 0.82-0.95 s a plan
-# alone, 0.54-0.58 s side by side on two cores); below it threads cost more than they save.
+# works without the GIL on arrays this large (375,654 candidates: 0.82-0.95 s for the
+# three one after another, 0.54-0.58 s side by side on two cores); below it threads cost
+# more than they save.
 _THREADED_ROWS = 50_000
 
 

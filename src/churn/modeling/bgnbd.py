@@ -125,11 +125,11 @@ def log_likelihood(params: BgNbdParams, x, t_x, T) -> float:
     return float(_loglik_terms(params.r, params.alpha, params.a, params.b, x, t_x, T)[0].sum())
 
 
-def _negll_and_grad(theta: np.ndarray, x: _Repeats, t_x, T, weights, n) -> tuple[float, np.ndarray]:
+def _negll_and_grad(theta: np.ndarray, xs: _Repeats, t_x, T, weights, n) -> tuple[float, np.ndarray]:
     """Mean negative log-likelihood and its gradient with respect to the log parameters."""
     r, alpha, a, b = np.exp(theta)
-    ll, alive, dead = _loglik_terms(r, alpha, a, b, x, t_x, T)
-    xs, x = x, x.x
+    ll, alive, dead = _loglik_terms(r, alpha, a, b, xs, t_x, T)
+    x = xs.x
     w_alive = expit(alive - dead)  # share of the likelihood from the "still alive" branch
     w_dead = 1.0 - w_alive
     repeat = xs.repeat
