@@ -90,14 +90,16 @@ def test_the_next_range_is_made_one_ahead_in_order_and_its_errors_are_raised_her
     assert all(name != threading.current_thread().name for _, name in made)
     assert closed == [True]
 
-    made.clear(), closed.clear()
+    made.clear()
+    closed.clear()
     got = []
     with pytest.raises(RuntimeError, match="range 2 failed"):
         for item in _one_ahead(ranges(fail_at=2)):
             got.append(item)
     assert got == [0, 1] and closed == [True]
 
-    made.clear(), closed.clear()
+    made.clear()
+    closed.clear()
     for item in _one_ahead(ranges()):
         if item == 1:
             break  # the user of the ranges stops: the source is closed (a query's views dropped)
