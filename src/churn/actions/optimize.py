@@ -27,6 +27,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from churn import memory
+
 NONE = -1
 _BISECTION_STEPS = 30
 _MAX_PASSES = 64
@@ -162,6 +164,7 @@ def _choose(base: np.ndarray, cost: np.ndarray, capacity: np.ndarray, budget: fl
     if len(base) >= _THREADED_ROWS and (os.cpu_count() or 1) > 1:
         with ThreadPoolExecutor(min(len(starts), os.cpu_count() or 1)) as pool:
             plans = list(pool.map(plan, starts))
+        memory.give_back_freed()  # each thread's working arrays, freed in its own heap
     else:
         plans = [plan(start) for start in starts]
     # Each plan is feasible; keep the most valuable (the first on ties).

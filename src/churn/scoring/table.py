@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from churn import memory
 from churn.actions.control import recently_contacted
 from churn.actions.plan import (
     Choice,
@@ -234,6 +235,7 @@ def plan_with_reasons(
         if len(need) == 0:
             return choice, False
         reasons = explain_rows(model, inputs(need), params.value.currency)
+        memory.give_back_freed()  # LightGBM's per-thread working memory for the contributions
         frame.loc[reasons.index, EXPLAINED] = reasons[EXPLAINED]
         explained.append(reasons)
         pending[need] = False

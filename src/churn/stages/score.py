@@ -9,7 +9,7 @@ import dataclasses
 import datetime as dt
 from pathlib import Path
 
-from churn import io, layout
+from churn import io, layout, memory
 from churn.config import Params
 from churn.inputs.scoring import ScoringInputs, scoring_inputs
 from churn.scoring.ranking import Ranking, choose_ranking, model_facts, model_label, without_actions
@@ -30,13 +30,16 @@ def run(
     progress: bool = True,
 ) -> dict:
     got = scoring_inputs(root, params, transactions=transactions, customers=customers, as_of=as_of, model_uri=model_uri)
+    memory.give_back_freed()  # the snapshot's ranges, sorted and spilled
     try:
         scored, ranking = _scored(got, params, progress)
     finally:
         if got.spill is not None:
             got.spill.close()
-    # The table holds what is written: free the snapshot first.
+    # The table holds what is written: free the snapshot first, and give its pages back
+    # before the writes add their own.
     got = dataclasses.replace(got, snapshot=None, spill=None)
+    memory.give_back_freed()
     targets = [output] if output else [root / layout.SCORES_CSV, root / layout.SCORES_PARQUET]
     summary = score_summary(
         scored,
