@@ -63,9 +63,13 @@ def _budget_price(base: np.ndarray, cost: np.ndarray, budget: float) -> float:
     at_lo = _assign(base)
     if _spend(at_lo, cost) <= budget:
         return 0.0
-    positive = cost > 0
-    finite = np.where(np.isfinite(base[:, positive]), base[:, positive], 0.0)
-    lo, hi = 0.0, float(np.max(finite / cost[positive], initial=0.0)) + 1.0
+    # The largest benefit per unit of cost, a column at a time (max(x) / c is max(x / c) for
+    # c > 0, rounding included), without copies of the whole matrix.
+    top = 0.0
+    for j in np.flatnonzero(cost > 0):
+        column = base[:, j]
+        top = max(top, float(np.max(column[np.isfinite(column)], initial=0.0)) / cost[j])
+    lo, hi = 0.0, top + 1.0
     at_hi = _assign(base - hi * cost)
     now = at_lo.copy()  # the choices at the last lambda tried: settled ones never move
     doubt = np.flatnonzero(at_lo != at_hi)
@@ -93,7 +97,11 @@ def _admit(choice: np.ndarray, pref: np.ndarray, cost: np.ndarray, capacity: np.
         waiting = np.flatnonzero(choice == NONE)
         if len(waiting) == 0 or not room.any():
             break
-        best = _assign(np.where(room, pref[waiting], -np.inf))
+        # The waiting customers' preferences among the actions with room, in one copy
+        # (of a million customers' candidates, each copy is tens of MB in each plan's thread).
+        open_ = pref[waiting]
+        open_[:, ~room] = -np.inf
+        best = _assign(open_)
         proposing = best != NONE
         if not proposing.any():
             break
@@ -101,7 +109,8 @@ def _admit(choice: np.ndarray, pref: np.ndarray, cost: np.ndarray, capacity: np.
         # Who goes first: whoever loses most by getting their next choice instead
         # (so a full action keeps the customers with no good alternative).
         pick = pref[rows, acts]
-        others = np.where(room, pref[rows], -np.inf)
+        others = open_[proposing]
+        del open_
         others[np.arange(len(rows)), acts] = -np.inf
         regret = pick - np.maximum(others.max(axis=1), 0.0)
         order = np.lexsort((rows, -pick, -regret))
