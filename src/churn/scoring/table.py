@@ -129,6 +129,7 @@ def score_table(
     frame.loc[reasons.index, EXPLAINED] = reasons[EXPLAINED]
     frame = frame.join(plan)
     del plan, reasons, uplift  # the frame holds what is written: free the rest before the table is built
+    memory.give_back_freed()
     if uplift_model is not None:
         frame["action_reason"] = why_uplift(uplift_model, frame, inputs, params)
 
@@ -234,8 +235,11 @@ def plan_with_reasons(
         need = np.flatnonzero(pending & choice.chosen())
         if len(need) == 0:
             return choice, False
+        # LightGBM's threads allocate in heaps of their own: give back what the others
+        # hold free before, and their working memory after.
+        memory.give_back_freed()
         reasons = explain_rows(model, inputs(need), params.value.currency)
-        memory.give_back_freed()  # LightGBM's per-thread working memory for the contributions
+        memory.give_back_freed()
         frame.loc[reasons.index, EXPLAINED] = reasons[EXPLAINED]
         explained.append(reasons)
         pending[need] = False
