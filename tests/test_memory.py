@@ -37,3 +37,12 @@ def test_freed_memory_goes_back_to_the_system():
 def test_without_malloc_trim_nothing_happens(monkeypatch):
     monkeypatch.setattr(memory, "_malloc_trim", lambda: None)
     memory.give_back_freed()
+
+
+def test_around_threads_gives_back_before_and_after(monkeypatch):
+    calls = []
+    monkeypatch.setattr(memory, "give_back_freed", lambda: calls.append("trim"))
+    with pytest.raises(RuntimeError), memory.around_threads():
+        calls.append("step")
+        raise RuntimeError("the step failed")
+    assert calls == ["trim", "step", "trim"]

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import ctypes
 import functools
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 
 @functools.cache
@@ -25,3 +27,15 @@ def give_back_freed() -> None:
     trim = _malloc_trim()
     if trim is not None:
         trim(0)
+
+
+@contextmanager
+def around_threads() -> Iterator[None]:
+    """Free pages given back before and after a step run by worker threads: each thread
+    allocates in a heap of its own, so what the main heap holds free is no use to the
+    threads, and what they free stays in theirs."""
+    give_back_freed()
+    try:
+        yield
+    finally:
+        give_back_freed()

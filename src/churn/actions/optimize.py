@@ -171,12 +171,8 @@ def _choose(base: np.ndarray, cost: np.ndarray, capacity: np.ndarray, budget: fl
 
     # The plans share nothing they change, so each is the same built alone or side by side.
     if len(base) >= _THREADED_ROWS and (os.cpu_count() or 1) > 1:
-        # Each thread allocates in a heap of its own: what the others hold free is no use to
-        # it, so it is given back before and after.
-        memory.give_back_freed()
-        with ThreadPoolExecutor(min(len(starts), os.cpu_count() or 1)) as pool:
+        with memory.around_threads(), ThreadPoolExecutor(min(len(starts), os.cpu_count() or 1)) as pool:
             plans = list(pool.map(plan, starts))
-        memory.give_back_freed()
     else:
         plans = [plan(start) for start in starts]
     # Each plan is feasible; keep the most valuable (the first on ties).

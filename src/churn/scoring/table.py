@@ -235,11 +235,8 @@ def plan_with_reasons(
         need = np.flatnonzero(pending & choice.chosen())
         if len(need) == 0:
             return choice, False
-        # LightGBM's threads allocate in heaps of their own: give back what the others
-        # hold free before, and their working memory after.
-        memory.give_back_freed()
-        reasons = explain_rows(model, inputs(need), params.value.currency)
-        memory.give_back_freed()
+        with memory.around_threads():  # LightGBM's threads compute the contributions
+            reasons = explain_rows(model, inputs(need), params.value.currency)
         frame.loc[reasons.index, EXPLAINED] = reasons[EXPLAINED]
         explained.append(reasons)
         pending[need] = False
